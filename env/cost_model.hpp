@@ -1,0 +1,79 @@
+// The calibrated cost model: how long a block takes on a unit at given frequencies, what a
+// transfer between units costs, and what the board draws. Everything the simulator's dynamics
+// (env/sim), the oracle and the static predictor (hetsched predict / validate) need, and
+// nothing else. Fitted parameters come from the platform file's "sim" section and from
+// env/platforms/<platform>.costs.json (derived from ../shared/calibration by
+// `hetsched calibrate`; each file names its sources).
+//
+// Units: ms for times, mW for power, mJ for energy. Unit indices are platform unit order.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "policies/config.hpp"
+#include "policies/model.hpp"
+#include "policies/platform.hpp"
+#include "telemetry/status.hpp"
+
+namespace hetsched::env {
+
+using policies::Config;
+using policies::kMaxUnits;
+using policies::ModelDesc;
+using policies::PlatformDesc;
+
+class CostModel {
+ public:
+  struct Options {
+    std::string data_dir;   // repo root holding env/platforms, env/models
+    bool allow_analytic = true;  // predict unprofiled (model, unit) pairs from op-level features
+  };
+
+  static Result<CostModel> create(const PlatformDesc& platform, const ModelDesc& model, const Options& options);
+
+  const PlatformDesc& platform() const noexcept;
+  const ModelDesc& model() const noexcept;
+
+  // Hot-path queries: noexcept, no allocation. opp / host_opp are OPP indices of the unit and
+  // of its host cluster (host_opp ignored for CPU units; opp ignored for units without DVFS).
+  double block_time_ms(int block, int unit, int opp, int host_opp) const noexcept;
+  // Whole-board power while this block runs alone on an otherwise idle board (what the
+  // per-layer campaigns measure): idle + the unit's (and host's) dynamic power.
+  double block_power_mw(int block, int unit, int opp, int host_opp) const noexcept;
+  // Time to hand block `block`'s output from unit src to unit dst (0 when src == dst).
+  double transfer_ms(int block, int src_unit, int dst_unit) const noexcept;
+  // Board power with every unit idle at these OPPs (opp per unit), at die temperature temp_c.
+  double idle_power_mw(const std::array<std::int8_t, kMaxUnits>& opp, double temp_c) const noexcept;
+  // Extra power of unit `unit` running at OPP `opp` with utilisation util in [0,1] (all its cores busy = 1).
+  double dynamic_power_mw(int unit, int opp, double util) const noexcept;
+  // Temperature-dependent leakage added to idle at temp_c (0 at the calibration temperature).
+  double leakage_power_mw(double temp_c) const noexcept;
+  // Time a DVFS change of a unit from OPP a to OPP b takes (measured transition delay).
+  double dvfs_delay_ms(int unit, int from_opp, int to_opp) const noexcept;
+  // True when (block, unit) was profiled (measured); false when predicted from op features.
+  bool profiled(int block, int unit) const noexcept;
+
+  CostModel(CostModel&&) noexcept;
+  CostModel& operator=(CostModel&&) noexcept;
+  ~CostModel();
+
+ private:
+  struct Impl;
+  explicit CostModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Static (steady-state, no dynamics) prediction of a configuration.
+struct Prediction {
+  double latency_ms = 0;   // one frame through the whole pipeline (switch: the serial run)
+  double fps = 0;          // pipeline: 1000 / slowest stage (incl. transfers); switch: 1000 / latency
+  double power_mw = 0;     // average whole-board power
+  double energy_mj = 0;    // energy per frame = power_mw / fps
+};
+Result<Prediction> predict_pipeline(const CostModel& cost, const Config& config);
+Result<Prediction> predict_switch(const CostModel& cost, const Config& config);
+
+}  // namespace hetsched::env
