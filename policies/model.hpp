@@ -51,9 +51,12 @@ struct LayerDesc {
   int out_channels = 0;     // conv/fc
   int kernel = 1, stride = 1, pad = 0, groups = 1;
   OpType activation = OpType::kCount;  // fused activation (kRelu/kRelu6/kLeakyRelu), kCount = none
+  bool ceil_mode = false;    // pooling: Caffe-style ceil rounding of the output size
+  bool global_pool = false;  // pooling: window = whole input plane (kernel set to its height at load)
   // Derived at load time from the shapes:
   TensorShape out;
-  double macs = 0;               // multiply-accumulates
+  double macs = 0;               // multiply-accumulates (conv/fc only; published totals count these)
+  double elem_ops = 0;           // non-MAC work: pool window reads, LRN/softmax/elementwise per element
   std::int64_t param_bytes = 0;  // fp32 weights + bias
 };
 
@@ -65,6 +68,11 @@ struct BlockDesc {
   std::int64_t param_bytes = 0;
   std::int64_t output_bytes = 0;       // fp32 tensor(s) that leave the block
   std::vector<OpType> op_types;        // distinct op types inside, in first-seen order
+  // Extensions (derived):
+  double elem_ops = 0;                 // sum of the layers' elem_ops
+  std::int64_t cut_bytes = 0;          // fp32 bytes live across the boundary after this block, i.e.
+                                       // what a pipeline cut here must transfer (skip connections
+                                       // included); 0 for the last block
 };
 
 // A coarser view of the blocks used by some data set: group g covers blocks
@@ -83,6 +91,14 @@ struct ModelDesc {
   std::vector<BlockDesc> blocks;
   std::vector<Grouping> groupings;
   std::string source;                // where the architecture comes from
+  std::string path;                  // the file it was loaded from
+
+  double total_macs() const noexcept;
+  std::int64_t total_param_bytes() const noexcept;
+  // Index of the grouping with this name, or -1.
+  int grouping_index(const std::string& grouping_name) const noexcept;
+  // True if `name` is the canonical name or an alias (case-insensitive).
+  bool matches(const std::string& name) const;
 
   int num_blocks() const noexcept { return static_cast<int>(blocks.size()); }
   // Grouping with this many groups (e.g. 11 for GoogleNet's per-layer table), or nullptr.
