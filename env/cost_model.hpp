@@ -30,6 +30,7 @@ class CostModel {
   struct Options {
     std::string data_dir;   // repo root holding env/platforms, env/models
     bool allow_analytic = true;  // predict unprofiled (model, unit) pairs from op-level features
+    std::string costs_path;      // fitted-cost file; "" = <data_dir>/env/platforms/<platform>.costs.json
   };
 
   static Result<CostModel> create(const PlatformDesc& platform, const ModelDesc& model, const Options& options);
@@ -40,9 +41,13 @@ class CostModel {
   // Hot-path queries: noexcept, no allocation. opp / host_opp are OPP indices of the unit and
   // of its host cluster (host_opp ignored for CPU units; opp ignored for units without DVFS).
   double block_time_ms(int block, int unit, int opp, int host_opp) const noexcept;
+  // Same with an explicit host cluster (unit index) for G/N blocks; the 4-argument form assumes
+  // the unit's default host (the fastest CPU cluster in its "hosts", B on the RK3399Pro).
+  double block_time_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept;
   // Whole-board power while this block runs alone on an otherwise idle board (what the
   // per-layer campaigns measure): idle + the unit's (and host's) dynamic power.
   double block_power_mw(int block, int unit, int opp, int host_opp) const noexcept;
+  double block_power_mw(int block, int unit, int opp, int host_unit, int host_opp) const noexcept;
   // Time to hand block `block`'s output from unit src to unit dst (0 when src == dst).
   double transfer_ms(int block, int src_unit, int dst_unit) const noexcept;
   // Board power with every unit idle at these OPPs (opp per unit), at die temperature temp_c.
@@ -53,6 +58,13 @@ class CostModel {
   double leakage_power_mw(double temp_c) const noexcept;
   // Time a DVFS change of a unit from OPP a to OPP b takes (measured transition delay).
   double dvfs_delay_ms(int unit, int from_opp, int to_opp) const noexcept;
+  // Input stage of one frame (image read + preprocessing) on the CPU cluster running it.
+  double input_ms(int unit, int opp) const noexcept;
+  // Serial (switch-mode) runs: the block's time when blocks run one after another with a
+  // synchronisation after each (no pipeline overlap); calibrated on the eval_switch_* runs.
+  double switch_block_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept;
+  // Default host cluster (unit index) of a GPU/NPU unit; -1 for CPU units.
+  int default_host(int unit) const noexcept;
   // True when (block, unit) was profiled (measured); false when predicted from op features.
   bool profiled(int block, int unit) const noexcept;
 

@@ -1,0 +1,384 @@
+// CostModel: binds one platform and one model to the fitted parameters of
+// env/platforms/<platform>.costs.json (format and derivation: docs/platforms.md, `hetsched
+// calibrate`). Everything is resolved per (block, unit) at create() so the queries are table
+// lookups plus a few flops.
+#include "env/cost_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "env/cost_params.hpp"
+
+namespace hetsched::env {
+
+using nlohmann::json;
+using policies::UnitKind;
+
+namespace {
+constexpr double kUnavailableMs = 1e9;  // a block that cannot run on a unit (never chosen)
+constexpr std::uint8_t kNone = 0, kProfiled = 1, kAnalytic = 2;
+}  // namespace
+
+struct CostModel::Impl {
+  PlatformDesc platform;
+  ModelDesc model;
+  SimParams sim;
+  int U = 0, NB = 0;
+  std::vector<TimeCoef> tcoef, pcoef;  // [block * U + unit]
+  std::vector<std::uint8_t> kind;      // kNone / kProfiled / kAnalytic
+  std::vector<double> xfer;            // [(block * U + src) * U + dst]
+  std::array<double, kMaxUnits> ka{}, kb{};        // pipeline correction: ka + kb * f_max / f
+  std::array<double, kMaxUnits> sw_scale{};        // switch-mode scale per unit
+  double sw_block_ms = 0;                          // switch-mode sync overhead per block
+  std::array<TimeCoef, kMaxUnits> input{};         // input stage a + b / f
+  double base_mw = 0;
+  std::array<std::vector<double>, kMaxUnits> idle_mw, dyn_mw;
+  std::array<int, kMaxUnits> host{};
+
+  double f_own(int u, int opp) const noexcept { return opp_ghz(platform, u, opp); }
+  double x_power(int u, int opp) const noexcept {  // f[GHz] * V^2: dynamic power shape
+    const auto& ud = platform.units[static_cast<size_t>(u)];
+    if (ud.opps.empty()) return 0;
+    opp = std::clamp(opp, 0, ud.max_opp());
+    const double v = ud.opps[static_cast<size_t>(opp)].voltage_uv * 1e-6;
+    return f_own(u, opp) * v * v;
+  }
+  double raw_time(int b, int u, int opp, int hu, int hopp) const noexcept {
+    const size_t i = static_cast<size_t>(b * U + u);
+    if (kind[i] == kNone) return kUnavailableMs;
+    const TimeCoef& c = tcoef[i];
+    const auto k = platform.units[static_cast<size_t>(u)].kind;
+    double t = c.a;
+    if (k != UnitKind::kNpu) t += c.b / f_own(u, opp);
+    if (k != UnitKind::kCpu) t += c.c / host_eff_ghz(platform, sim, hu < 0 ? host[static_cast<size_t>(u)] : hu, hopp);
+    return std::max(t, 1e-3);
+  }
+  // Relative slowness 1/f scaled to 1 at the unit's top OPP (NPU: of the host).
+  double rel_slow(int u, int opp, int hu, int hopp) const noexcept {
+    const auto& ud = platform.units[static_cast<size_t>(u)];
+    if (ud.kind == UnitKind::kNpu) {
+      const int h = hu < 0 ? host[static_cast<size_t>(u)] : hu;
+      const double top = host_eff_ghz(platform, sim, host[static_cast<size_t>(u)], 1000);
+      return top / host_eff_ghz(platform, sim, h, hopp);
+    }
+    return f_own(u, 1000) / f_own(u, opp);
+  }
+};
+
+CostModel::CostModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CostModel::CostModel(CostModel&&) noexcept = default;
+CostModel& CostModel::operator=(CostModel&&) noexcept = default;
+CostModel::~CostModel() = default;
+
+const PlatformDesc& CostModel::platform() const noexcept { return impl_->platform; }
+const ModelDesc& CostModel::model() const noexcept { return impl_->model; }
+
+namespace {
+
+Status coef3(const json& v, const std::string& where, TimeCoef* out) {
+  if (!v.is_array() || v.size() != 3 || !v[0].is_number() || !v[1].is_number() || !v[2].is_number())
+    return Error(StatusCode::kCorrupt, where + ": must be [a, b, c] numbers");
+  *out = {v[0].get<double>(), v[1].get<double>(), v[2].get<double>()};
+  return Status::Ok();
+}
+
+// Blocks [first, end) of group g for a grouping with `groups` groups (identity when groups == blocks).
+bool group_range(const ModelDesc& m, int groups, int g, int* first, int* end) {
+  if (groups == m.num_blocks()) {
+    *first = g, *end = g + 1;
+    return true;
+  }
+  const policies::Grouping* gr = m.grouping_with(groups);
+  if (gr == nullptr || static_cast<int>(gr->end.size()) != groups) return false;
+  *first = g == 0 ? 0 : gr->end[static_cast<size_t>(g - 1)];
+  *end = gr->end[static_cast<size_t>(g)];
+  return true;
+}
+
+// Share of a group's time given to each fine block: by MACs plus element work (a group
+// measured as one block is split by the work its blocks do; a block with no MACs still gets
+// its element-wise share so it never costs 0).
+double block_weight(const ModelDesc& m, int b) {
+  const auto& bd = m.blocks[static_cast<size_t>(b)];
+  return bd.macs + 4.0 * bd.elem_ops + 1e5;
+}
+
+}  // namespace
+
+Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDesc& model, const Options& options) {
+  auto impl = std::make_unique<Impl>();
+  Impl& I = *impl;
+  I.platform = platform;
+  I.model = model;
+  auto sim = load_sim_params(platform);
+  if (!sim.ok()) return sim.status();
+  I.sim = *sim;
+  I.U = platform.num_units();
+  I.NB = model.num_blocks();
+  if (I.NB <= 0 || I.NB > policies::kMaxBlocks)
+    return Error(StatusCode::kInvalidArgument, "model '" + model.name + "': " + std::to_string(I.NB) + " blocks");
+  for (int u = 0; u < I.U; ++u) I.host[static_cast<size_t>(u)] = env::default_host(platform, I.sim, u);
+
+  const std::string path = !options.costs_path.empty()
+                               ? options.costs_path
+                               : options.data_dir + "/env/platforms/" + platform.name + ".costs.json";
+  std::ifstream in(path);
+  if (!in)
+    return Error(StatusCode::kNotFound, path + ": no fitted costs for platform '" + platform.name +
+                                            "' (run `hetsched calibrate --platform " + platform.name + "`)");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const std::exception& e) {
+    return Error(StatusCode::kCorrupt, path + ": invalid JSON: " + e.what());
+  }
+  const size_t NBU = static_cast<size_t>(I.NB * I.U);
+  I.tcoef.assign(NBU, {});
+  I.pcoef.assign(NBU, {});
+  I.kind.assign(NBU, kNone);
+  I.xfer.assign(NBU * static_cast<size_t>(I.U), -1.0);
+  try {
+    // Power (whole board): base + per-unit idle per OPP + per-unit dynamic per OPP at util 1.
+    const json& pw = j.at("power");
+    I.base_mw = pw.at("base_mw").get<double>();
+    for (int u = 0; u < I.U; ++u) {
+      const std::string L(1, platform.units[static_cast<size_t>(u)].letter);
+      const size_t n = std::max<size_t>(1, platform.units[static_cast<size_t>(u)].opps.size());
+      I.idle_mw[static_cast<size_t>(u)].assign(n, 0.0);
+      I.dyn_mw[static_cast<size_t>(u)].assign(n, 0.0);
+      for (const char* key : {"idle_mw", "dyn_mw"}) {
+        auto& dst = key[0] == 'i' ? I.idle_mw[static_cast<size_t>(u)] : I.dyn_mw[static_cast<size_t>(u)];
+        if (!pw.at(key).contains(L)) continue;
+        const json& arr = pw.at(key).at(L);
+        if (!arr.is_array() || arr.size() != n)
+          return Error(StatusCode::kCorrupt, path + ": power." + key + "." + L + ": needs " + std::to_string(n) +
+                                                 " values (one per OPP)");
+        for (size_t k = 0; k < n; ++k) dst[k] = arr[k].get<double>();
+      }
+      I.ka[static_cast<size_t>(u)] = 1.0;
+      I.sw_scale[static_cast<size_t>(u)] = 1.0;
+    }
+    // Input stage and switch-mode calibration.
+    if (j.contains("input_ms")) {
+      for (int u = 0; u < I.U; ++u) {
+        const std::string L(1, platform.units[static_cast<size_t>(u)].letter);
+        if (j["input_ms"].contains(L))
+          HETSCHED_RETURN_IF_ERROR(coef3(j["input_ms"][L], path + ": input_ms." + L, &I.input[static_cast<size_t>(u)]));
+      }
+    }
+    if (j.contains("switch")) {
+      I.sw_block_ms = j["switch"].value("per_block_ms", 0.0);
+      for (int u = 0; u < I.U; ++u) {
+        const std::string L(1, platform.units[static_cast<size_t>(u)].letter);
+        if (j["switch"].contains("scale") && j["switch"]["scale"].contains(L))
+          I.sw_scale[static_cast<size_t>(u)] = j["switch"]["scale"][L].get<double>();
+      }
+    }
+    auto load_corr = [&](const json& c) {
+      for (int u = 0; u < I.U; ++u) {
+        const std::string L(1, platform.units[static_cast<size_t>(u)].letter);
+        if (c.contains(L)) {
+          I.ka[static_cast<size_t>(u)] = c[L].at(0).get<double>();
+          I.kb[static_cast<size_t>(u)] = c[L].at(1).get<double>();
+        }
+      }
+    };
+    if (j.contains("pipeline_correction_default")) load_corr(j["pipeline_correction_default"]);
+
+    // Profiled blocks of this model.
+    const json* mj = nullptr;
+    if (j.contains("models") && j["models"].contains(model.name)) mj = &j["models"][model.name];
+    if (mj != nullptr) {
+      if (mj->contains("pipeline_correction")) load_corr((*mj)["pipeline_correction"]);
+      const json& units = mj->at("units");
+      for (auto it = units.begin(); it != units.end(); ++it) {
+        const std::string where = path + ": models." + model.name + ".units." + it.key();
+        const int u = it.key().size() == 1 ? platform.unit_index(it.key()[0]) : -1;
+        if (u < 0) return Error(StatusCode::kCorrupt, where + ": unknown unit letter for " + platform.name);
+        const json& t = it.value().at("time");
+        const json& p = it.value().at("power");
+        const int groups = static_cast<int>(t.size());
+        if (p.size() != t.size()) return Error(StatusCode::kCorrupt, where + ": time and power differ in length");
+        for (int g = 0; g < groups; ++g) {
+          int first = 0, end = 0;
+          if (!group_range(model, groups, g, &first, &end))
+            return Error(StatusCode::kCorrupt, where + ": " + std::to_string(groups) + " groups match no grouping of " +
+                                                   model.name);
+          TimeCoef tc, pc;
+          HETSCHED_RETURN_IF_ERROR(coef3(t[static_cast<size_t>(g)], where + ".time[" + std::to_string(g) + "]", &tc));
+          HETSCHED_RETURN_IF_ERROR(coef3(p[static_cast<size_t>(g)], where + ".power[" + std::to_string(g) + "]", &pc));
+          double wsum = 0;
+          for (int b = first; b < end; ++b) wsum += block_weight(model, b);
+          for (int b = first; b < end; ++b) {
+            const double share = block_weight(model, b) / wsum;
+            const size_t i = static_cast<size_t>(b * I.U + u);
+            I.tcoef[i] = {tc.a * share, tc.b * share, tc.c * share};
+            I.pcoef[i] = pc;  // power is intensive: every part of the group draws the group's power
+            I.kind[i] = kProfiled;
+          }
+        }
+      }
+      if (mj->contains("transfers")) {
+        const json& tr = (*mj)["transfers"];
+        const int groups = tr.at("groups").get<int>();
+        for (const json& row : tr.at("rows")) {
+          const int g = row.at(0).get<int>();
+          const std::string s = row.at(1).get<std::string>(), d = row.at(2).get<std::string>();
+          const int su = s.size() == 1 ? platform.unit_index(s[0]) : -1;
+          const int du = d.size() == 1 ? platform.unit_index(d[0]) : -1;
+          int first = 0, end = 0;
+          if (su < 0 || du < 0 || g < 0 || g >= groups || !group_range(model, groups, g, &first, &end)) continue;
+          I.xfer[static_cast<size_t>(((end - 1) * I.U + su) * I.U + du)] = row.at(3).get<double>();
+        }
+      }
+    }
+
+    // Unprofiled (block, unit): op-level features x per-unit efficiencies (fitted on the other models).
+    const json* om = j.contains("op_model") ? &j["op_model"] : nullptr;
+    for (int u = 0; u < I.U; ++u) {
+      const std::string L(1, platform.units[static_cast<size_t>(u)].letter);
+      if (!options.allow_analytic || om == nullptr || !om->at("units").contains(L)) continue;
+      const json& w = om->at("units").at(L);
+      // Power of an analytic block: the unit's median profiled block power.
+      TimeCoef pmed;
+      if (w.contains("power")) HETSCHED_RETURN_IF_ERROR(coef3(w["power"], path + ": op_model.units." + L + ".power", &pmed));
+      for (int b = 0; b < I.NB; ++b) {
+        const size_t i = static_cast<size_t>(b * I.U + u);
+        if (I.kind[i] != kNone) continue;
+        const auto f = block_features(model, b, b + 1);
+        double c[3] = {0, 0, 0};
+        const char* keys[3] = {"a", "b", "c"};
+        for (int k = 0; k < 3; ++k) {
+          const json& arr = w.at(keys[k]);
+          for (int q = 0; q < kNumOpFeatures && q < static_cast<int>(arr.size()); ++q) c[k] += f[static_cast<size_t>(q)] * arr[static_cast<size_t>(q)].get<double>();
+          c[k] = std::max(0.0, c[k]);
+        }
+        I.tcoef[i] = {c[0], c[1], c[2]};
+        I.pcoef[i] = pmed;
+        I.kind[i] = kAnalytic;
+      }
+    }
+    // Transfer fallback: fixed + bytes / bandwidth of the tensors live across the cut.
+    double fixed = I.sim.transfer_fixed_ms, ms_per_mb = 1000.0 / I.sim.transfer_mb_per_s;
+    if (j.contains("transfer_fit")) {
+      fixed = j["transfer_fit"].value("fixed_ms", fixed);
+      ms_per_mb = j["transfer_fit"].value("ms_per_mb", ms_per_mb);
+    }
+    for (int b = 0; b < I.NB; ++b) {
+      const auto& bd = model.blocks[static_cast<size_t>(b)];
+      const double mb = static_cast<double>(bd.cut_bytes > 0 ? bd.cut_bytes : bd.output_bytes) * 1e-6;
+      for (int s = 0; s < I.U; ++s)
+        for (int d = 0; d < I.U; ++d) {
+          double& x = I.xfer[static_cast<size_t>((b * I.U + s) * I.U + d)];
+          if (s == d) x = 0;
+          else if (x < 0) x = fixed + ms_per_mb * mb;
+        }
+    }
+  } catch (const std::exception& e) {
+    return Error(StatusCode::kCorrupt, path + ": " + e.what());
+  }
+  return CostModel(std::move(impl));
+}
+
+double CostModel::block_time_ms(int block, int unit, int opp, int host_opp) const noexcept {
+  return block_time_ms(block, unit, opp, -1, host_opp);
+}
+
+double CostModel::block_time_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept {
+  const Impl& I = *impl_;
+  if (block < 0 || block >= I.NB || unit < 0 || unit >= I.U) return kUnavailableMs;
+  const double t = I.raw_time(block, unit, opp, host_unit, host_opp);
+  if (t >= kUnavailableMs) return t;
+  const size_t u = static_cast<size_t>(unit);
+  return t * std::max(0.1, I.ka[u] + I.kb[u] * I.rel_slow(unit, opp, host_unit, host_opp));
+}
+
+double CostModel::switch_block_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept {
+  const Impl& I = *impl_;
+  if (block < 0 || block >= I.NB || unit < 0 || unit >= I.U) return kUnavailableMs;
+  const double t = I.raw_time(block, unit, opp, host_unit, host_opp);
+  if (t >= kUnavailableMs) return t;
+  return t * I.sw_scale[static_cast<size_t>(unit)] + I.sw_block_ms;
+}
+
+double CostModel::block_power_mw(int block, int unit, int opp, int host_opp) const noexcept {
+  return block_power_mw(block, unit, opp, -1, host_opp);
+}
+
+double CostModel::block_power_mw(int block, int unit, int opp, int host_unit, int host_opp) const noexcept {
+  const Impl& I = *impl_;
+  if (block < 0 || block >= I.NB || unit < 0 || unit >= I.U) return 0;
+  const TimeCoef& p = I.pcoef[static_cast<size_t>(block * I.U + unit)];
+  const int h = host_unit < 0 ? I.host[static_cast<size_t>(unit)] : host_unit;
+  double x_host = 0;
+  if (I.platform.units[static_cast<size_t>(unit)].kind != UnitKind::kCpu && h >= 0) x_host = I.x_power(h, host_opp);
+  return p.a + p.b * I.x_power(unit, opp) + p.c * x_host;
+}
+
+double CostModel::transfer_ms(int block, int src_unit, int dst_unit) const noexcept {
+  const Impl& I = *impl_;
+  if (src_unit == dst_unit) return 0;
+  if (block < 0 || block >= I.NB || src_unit < 0 || src_unit >= I.U || dst_unit < 0 || dst_unit >= I.U) return 0;
+  return I.xfer[static_cast<size_t>((block * I.U + src_unit) * I.U + dst_unit)];
+}
+
+double CostModel::idle_power_mw(const std::array<std::int8_t, kMaxUnits>& opp, double temp_c) const noexcept {
+  const Impl& I = *impl_;
+  double p = I.base_mw + leakage_power_mw(temp_c);
+  for (int u = 0; u < I.U; ++u) {
+    const auto& v = I.idle_mw[static_cast<size_t>(u)];
+    if (v.empty()) continue;
+    p += v[static_cast<size_t>(std::clamp<int>(opp[static_cast<size_t>(u)], 0, static_cast<int>(v.size()) - 1))];
+  }
+  return p;
+}
+
+double CostModel::dynamic_power_mw(int unit, int opp, double util) const noexcept {
+  const Impl& I = *impl_;
+  if (unit < 0 || unit >= I.U) return 0;
+  const auto& v = I.dyn_mw[static_cast<size_t>(unit)];
+  if (v.empty()) return 0;
+  return std::clamp(util, 0.0, 1.0) * v[static_cast<size_t>(std::clamp(opp, 0, static_cast<int>(v.size()) - 1))];
+}
+
+double CostModel::leakage_power_mw(double temp_c) const noexcept {
+  const SimParams& s = impl_->sim;
+  // Subthreshold leakage grows roughly exponentially with temperature; "doubling every
+  // doubling_c degrees" is the usual rule of thumb. 0 at the calibration temperature because
+  // the fitted idle power already contains the leakage at that temperature.
+  return s.leak_mw_at_cal * (std::exp2((temp_c - s.calibration_temp_c) / s.leak_doubling_c) - 1.0);
+}
+
+double CostModel::dvfs_delay_ms(int unit, int from_opp, int to_opp) const noexcept {
+  const Impl& I = *impl_;
+  if (unit < 0 || unit >= I.U || from_opp == to_opp) return 0;
+  const auto& m = I.sim.dvfs_delay_ms[static_cast<size_t>(unit)];
+  const int n = static_cast<int>(I.platform.units[static_cast<size_t>(unit)].opps.size());
+  if (m.empty() || n == 0) return 0;
+  from_opp = std::clamp(from_opp, 0, n - 1);
+  to_opp = std::clamp(to_opp, 0, n - 1);
+  return m[static_cast<size_t>(from_opp * n + to_opp)];
+}
+
+bool CostModel::profiled(int block, int unit) const noexcept {
+  const Impl& I = *impl_;
+  if (block < 0 || block >= I.NB || unit < 0 || unit >= I.U) return false;
+  return I.kind[static_cast<size_t>(block * I.U + unit)] == kProfiled;
+}
+
+double CostModel::input_ms(int unit, int opp) const noexcept {
+  const Impl& I = *impl_;
+  if (unit < 0 || unit >= I.U) return 0;
+  const TimeCoef& c = I.input[static_cast<size_t>(unit)];
+  return std::max(0.0, c.a + c.b / I.f_own(unit, opp));
+}
+
+int CostModel::default_host(int unit) const noexcept {
+  if (unit < 0 || unit >= impl_->U) return -1;
+  return impl_->host[static_cast<size_t>(unit)];
+}
+
+}  // namespace hetsched::env

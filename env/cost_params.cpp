@@ -1,0 +1,162 @@
+// Platform "sim" section parsing and the op-level feature vector (see env/cost_params.hpp).
+#include "env/cost_params.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+namespace hetsched::env {
+
+using policies::OpType;
+using policies::PlatformDesc;
+using policies::UnitKind;
+
+const char* op_feature_name(int i) noexcept {
+  static const char* kNames[kNumOpFeatures] = {"conv_gmac", "dwconv_gmac", "pwconv_gmac", "fc_gmac", "pool_gop",
+                                               "lrn_gop",   "eltwise_gop", "layers",      "out_mb"};
+  return (i >= 0 && i < kNumOpFeatures) ? kNames[i] : "?";
+}
+
+std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, int first_block, int end_block) {
+  std::array<double, kNumOpFeatures> f{};
+  for (int b = first_block; b < end_block; ++b) {
+    const auto& bd = m.blocks[static_cast<size_t>(b)];
+    for (int li = bd.first_layer; li < bd.end_layer; ++li) {
+      const auto& l = m.layers[static_cast<size_t>(li)];
+      const double gmac = l.macs * 1e-9, gop = l.elem_ops * 1e-9;
+      switch (l.op) {
+        case OpType::kConv: f[0] += gmac; break;
+        case OpType::kDepthwiseConv: f[1] += gmac; break;
+        case OpType::kPointwiseConv: f[2] += gmac; break;
+        case OpType::kFullyConnected: f[3] += gmac; break;
+        case OpType::kMaxPool:
+        case OpType::kAvgPool: f[4] += gop; break;
+        case OpType::kLrn: f[5] += gop; break;
+        default: f[6] += gop; break;
+      }
+      // Fused activations count as element-wise work on top of the MACs.
+      if (l.op == OpType::kConv || l.op == OpType::kDepthwiseConv || l.op == OpType::kPointwiseConv ||
+          l.op == OpType::kFullyConnected)
+        f[6] += gop;
+      f[7] += 1;
+    }
+  }
+  f[8] = static_cast<double>(m.blocks[static_cast<size_t>(end_block - 1)].output_bytes) * 1e-6;
+  return f;
+}
+
+double opp_ghz(const PlatformDesc& p, int unit, int opp) noexcept {
+  const auto& u = p.units[static_cast<size_t>(unit)];
+  if (u.opps.empty()) return 1.0;
+  opp = std::clamp(opp, 0, u.max_opp());
+  return static_cast<double>(u.opps[static_cast<size_t>(opp)].freq_khz) * 1e-6;
+}
+
+int default_host(const PlatformDesc& p, const SimParams& s, int unit) noexcept {
+  int best = -1;
+  double best_speed = -1;
+  for (char h : p.units[static_cast<size_t>(unit)].hosts) {
+    const int hi = p.unit_index(h);
+    if (hi < 0) continue;
+    const double speed = std::max(1.0, s.capacity[static_cast<size_t>(hi)]) * opp_ghz(p, hi, 1000);
+    if (speed > best_speed) best_speed = speed, best = hi;
+  }
+  return best;
+}
+
+double host_eff_ghz(const PlatformDesc& p, const SimParams& s, int host_unit, int host_opp) noexcept {
+  if (host_unit < 0) return 1.0;
+  double cap_max = 0;
+  for (int i = 0; i < p.num_units(); ++i) cap_max = std::max(cap_max, s.capacity[static_cast<size_t>(i)]);
+  const double cap = s.capacity[static_cast<size_t>(host_unit)];
+  const double ratio = (cap_max > 0 && cap > 0) ? cap / cap_max : 1.0;
+  return opp_ghz(p, host_unit, host_opp) * ratio;
+}
+
+Result<SimParams> load_sim_params(const PlatformDesc& p) {
+  using nlohmann::json;
+  SimParams s;
+  std::ifstream in(p.source_path);
+  if (!in) return Error(StatusCode::kNotFound, p.source_path + ": cannot open platform file");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const std::exception& e) {
+    return Error(StatusCode::kCorrupt, p.source_path + ": invalid JSON: " + e.what());
+  }
+  const std::string where = p.source_path + ": sim";
+  if (!j.contains("sim")) return s;  // all defaults (e.g. the host platform)
+  const json& sim = j["sim"];
+  auto num = [&](const json& o, const char* key, double lo, double hi, double* out) -> Status {
+    if (!o.contains(key)) return Status::Ok();
+    if (!o[key].is_number()) return Error(StatusCode::kCorrupt, where + "." + key + ": must be a number");
+    const double v = o[key].get<double>();
+    if (!(v >= lo && v <= hi))
+      return Error(StatusCode::kCorrupt, where + "." + key + ": " + std::to_string(v) + " out of range [" +
+                                             std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    *out = v;
+    return Status::Ok();
+  };
+  try {
+    HETSCHED_RETURN_IF_ERROR(num(sim, "calibration_temp_c", -20, 120, &s.calibration_temp_c));
+    if (sim.contains("leakage")) {
+      HETSCHED_RETURN_IF_ERROR(num(sim["leakage"], "mw_at_calibration_temp", 0, 20000, &s.leak_mw_at_cal));
+      HETSCHED_RETURN_IF_ERROR(num(sim["leakage"], "doubling_c", 1, 200, &s.leak_doubling_c));
+    }
+    if (sim.contains("capacity_dmips_mhz")) {
+      for (auto it = sim["capacity_dmips_mhz"].begin(); it != sim["capacity_dmips_mhz"].end(); ++it) {
+        const int u = it.key().size() == 1 ? p.unit_index(it.key()[0]) : -1;
+        if (u < 0) return Error(StatusCode::kCorrupt, where + ".capacity_dmips_mhz." + it.key() + ": unknown unit letter");
+        s.capacity[static_cast<size_t>(u)] = it.value().get<double>();
+      }
+    }
+    if (sim.contains("power_prior")) {
+      const json& pp = sim["power_prior"];
+      HETSCHED_RETURN_IF_ERROR(num(pp, "board_idle_mw", 0, 100000, &s.prior_idle_mw));
+      HETSCHED_RETURN_IF_ERROR(num(pp, "npu_active_mw", 0, 100000, &s.prior_npu_mw));
+      if (pp.contains("dpc_uw_per_mhz_v2")) {
+        for (auto it = pp["dpc_uw_per_mhz_v2"].begin(); it != pp["dpc_uw_per_mhz_v2"].end(); ++it) {
+          const int u = it.key().size() == 1 ? p.unit_index(it.key()[0]) : -1;
+          if (u < 0)
+            return Error(StatusCode::kCorrupt, where + ".power_prior.dpc_uw_per_mhz_v2." + it.key() + ": unknown unit letter");
+          s.prior_dpc[static_cast<size_t>(u)] = it.value().get<double>();
+        }
+      }
+    }
+    if (sim.contains("transfer_prior")) {
+      HETSCHED_RETURN_IF_ERROR(num(sim["transfer_prior"], "fixed_ms", 0, 1000, &s.transfer_fixed_ms));
+      HETSCHED_RETURN_IF_ERROR(num(sim["transfer_prior"], "mb_per_s", 1, 1e6, &s.transfer_mb_per_s));
+    }
+    if (sim.contains("dvfs_delay_ns")) {
+      for (auto it = sim["dvfs_delay_ns"].begin(); it != sim["dvfs_delay_ns"].end(); ++it) {
+        const std::string f = where + ".dvfs_delay_ns." + it.key();
+        const int u = it.key().size() == 1 ? p.unit_index(it.key()[0]) : -1;
+        if (u < 0) return Error(StatusCode::kCorrupt, f + ": unknown unit letter");
+        const size_t n = p.units[static_cast<size_t>(u)].opps.size();
+        if (!it.value().is_array() || it.value().size() != n)
+          return Error(StatusCode::kCorrupt, f + ": must be a " + std::to_string(n) + "x" + std::to_string(n) +
+                                                 " matrix (one row per OPP)");
+        auto& m = s.dvfs_delay_ms[static_cast<size_t>(u)];
+        m.assign(n * n, 0.0);
+        for (size_t a = 0; a < n; ++a) {
+          const json& row = it.value()[a];
+          if (!row.is_array() || row.size() != n)
+            return Error(StatusCode::kCorrupt, f + "[" + std::to_string(a) + "]: must have " + std::to_string(n) + " entries");
+          for (size_t b = 0; b < n; ++b) {
+            if (!row[b].is_number() || row[b].get<double>() < 0)
+              return Error(StatusCode::kCorrupt, f + "[" + std::to_string(a) + "][" + std::to_string(b) +
+                                                     "]: must be a non-negative number of ns");
+            m[a * n + b] = row[b].get<double>() * 1e-6;  // ns -> ms
+          }
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    return Error(StatusCode::kCorrupt, where + ": " + e.what());
+  }
+  return s;
+}
+
+}  // namespace hetsched::env
