@@ -3,7 +3,8 @@
 // A pipeline config = an order (distinct units u_1..u_k), hosts for its accelerators, one OPP
 // per DVFS unit, and split points 0 = b_0 < b_1 < ... < b_k = n. With the order, hosts and
 // the OPPs of the units that matter fixed, stage s costs t_s = slow_u (P[b_s] - P[b_{s-1}]) +
-// X(b_s - 1, u_s, u_{s+1}) and adds D_s t_s to S = sum_s D_s t_s. Per frame:
+// X(b_{s-1} - 1, u_{s-1}, u_s) and adds D'_s t_s to S = sum_s D'_s t_s, where D'_s is the stage
+// power minus the background load it displaces (oracle_table.hpp). Per frame:
 //   target F > 0: E = base / F + S / 1000, needs every t_s <= 1000 / F;
 //   target 0:     E = (base T + S) / 1000 with T = max_s t_s (the pipeline runs flat out).
 // The forward DP keeps, per (stage s, end block j), the Pareto set of labels (S, T, L = sum t):
@@ -62,6 +63,7 @@ Status Oracle::prepare(const Options& options) {
   }
   combos_ = static_cast<int>(combos);
   base_.assign(static_cast<size_t>(combos) << U, kInf);
+  eff_.assign(static_cast<size_t>(t_.num_keys()), 0.0);
   base_arg_.assign(base_.size(), 0);
 
   // Orders: every sequence of distinct units (accelerators included; hosts checked per query).
@@ -93,6 +95,28 @@ Status Oracle::prepare(const Options& options) {
     pool_[static_cast<size_t>(s)].assign(static_cast<size_t>(off[static_cast<size_t>(n + 1)]), Label{});
   }
   return Status::Ok();
+}
+
+// D' per key for this query: the stage power minus the background load its time displaces on
+// its unit and (driver thread, 1 / cores) on its host. Negative D' voids the "energy only
+// grows" bound, so pruning by bound is switched off for such queries.
+void Oracle::compute_stage_power(const Conditions& cond) noexcept {
+  negative_ = false;
+  for (int u = 0; u < t_.num_units; ++u) {
+    const OracleUnit& d = t_.units[static_cast<size_t>(u)];
+    for (int o = 0; o < d.num_opps; ++o)
+      for (int h = 0; h < (d.accel ? t_.num_units : 1); ++h)
+        for (int ho = 0; ho < (d.accel ? t_.units[static_cast<size_t>(h)].num_opps : 1); ++ho) {
+          const int key = t_.key_of(u, o, h, ho);
+          double w = t_.stage_power_mw[static_cast<size_t>(key)] -
+                     t_.unit_power_mw[static_cast<size_t>(u * t_.max_opps + o)] * cond.unit[static_cast<size_t>(u)].bg_util;
+          if (d.accel && (d.host_mask >> h & 1u))
+            w -= t_.unit_power_mw[static_cast<size_t>(h * t_.max_opps + ho)] * cond.unit[static_cast<size_t>(h)].bg_util /
+                 std::max(1, t_.units[static_cast<size_t>(h)].cores);
+          eff_[static_cast<size_t>(key)] = w;
+          negative_ = negative_ || w < 0;
+        }
+  }
 }
 
 void Oracle::compute_base(const Conditions& cond) noexcept {
@@ -147,6 +171,7 @@ Status Oracle::query(const Conditions& cond, OracleResult* out) noexcept {
   cond_ = &cond;
   budget_ = cond.power_budget_mw;
   compute_base(cond);
+  compute_stage_power(cond);
   overflow_ = false;
   leaves_ = 0;
 
@@ -204,6 +229,7 @@ void Oracle::search_hosts(const Order& o, int stage) noexcept {
       if (t_.units[static_cast<size_t>(u)].accel) mask_ |= 1u << host_of_[static_cast<size_t>(u)];
     }
     cur_.fill(-1);
+    choose_tracked(o);
     dfs(0);
     return;
   }
@@ -214,6 +240,31 @@ void Oracle::search_hosts(const Order& o, int stage) noexcept {
     if (!(d.host_mask >> h & 1u) || !cond_->unit[static_cast<size_t>(h)].online) continue;
     host_of_[static_cast<size_t>(u)] = h;
     search_hosts(o, stage + 1);
+  }
+}
+
+// A host h can be over-subscribed when own stage (1) + its drivers (1 / cores each) > 1; only
+// then (and with background load on h) is max(0, 1 - util_h) not linear in the stage times.
+void Oracle::choose_tracked(const Order& o) noexcept {
+  slot_.fill(-1);
+  n_tracked_ = 0;
+  if (mode_ == Mode::kBottleneck) return;
+  for (int h = 0; h < t_.num_units; ++h) {
+    if (cond_->unit[static_cast<size_t>(h)].bg_util <= 0) continue;
+    double load = 0;
+    for (int s = 0; s < o.len; ++s) {
+      const int u = o.unit[static_cast<size_t>(s)];
+      if (u == h) load += 1;
+      else if (t_.units[static_cast<size_t>(u)].accel && host_of_[static_cast<size_t>(u)] == h)
+        load += 1.0 / std::max(1, t_.units[static_cast<size_t>(h)].cores);
+    }
+    if (load <= 1 + 1e-12 || t_.units[static_cast<size_t>(h)].accel) continue;
+    if (n_tracked_ == kMaxTracked) {
+      overflow_ = true;  // cannot happen with <= 6 units; flagged rather than silently wrong
+      continue;
+    }
+    slot_[static_cast<size_t>(h)] = n_tracked_;
+    tracked_[static_cast<size_t>(n_tracked_++)] = h;
   }
 }
 
@@ -237,8 +288,10 @@ void Oracle::dfs(int s) noexcept {
         leaf(key);
       } else {
         build_level(s, key);
-        // Bound: later stages only add energy (and base >= its minimum).
-        if (level_lb_ < best_obj_) dfs(s + 1);
+        // Bound: later stages only add energy (and base >= its minimum); void with negative D'
+        // or tracked hosts (their displaced background power is subtracted at the leaf).
+        const bool bounded = !negative_ && n_tracked_ == 0;
+        if (level_lb_ < best_obj_ || (!bounded && level_lb_ < kInf)) dfs(s + 1);
       }
     }
   }
@@ -254,6 +307,12 @@ bool Oracle::dominates(const Label& a, const Label& b) const noexcept {
   // Target 0 with a budget: power = base + S / T must stay <= budget, i.e. S - c T <= 0 with
   // c = budget - base. a can replace b for every completion iff also S_a - c T_a <= S_b - c T_b,
   // for every c the query can see; linear in c, so the two ends of [c_lo, c_hi] suffice.
+  // The argument needs c >= 0 (base >= budget with S >= 0 is infeasible anyway); with negative
+  // D' (background load) S can be < 0, so then only labels with equal T are compared.
+  if (use_budget_ && (negative_ || n_tracked_ > 0) && a.T != b.T) return false;
+  // Tracked hosts: more busy time displaces more background power (never worse).
+  for (int q = 0; q < n_tracked_; ++q)
+    if (a.X[static_cast<size_t>(q)] < b.X[static_cast<size_t>(q)]) return false;
   if (use_budget_ && (a.S - c_lo_ * a.T > b.S - c_lo_ * b.T || a.S - c_hi_ * a.T > b.S - c_hi_ * b.T)) return false;
   return true;
 }
@@ -282,32 +341,62 @@ double Oracle::bound(const Label& l) const noexcept {
   return F_ > 0 ? base_lo_ / F_ + l.S / 1000.0 : (base_lo_ * l.T + l.S) / 1000.0;
 }
 
+// Stage power for the DP: D' (eff_) with the displacement of tracked hosts added back (it is
+// subtracted exactly, saturated, at the leaf from the X dimensions).
+Oracle::StageAdj Oracle::stage_adj(int u, int key) const noexcept {
+  StageAdj a;
+  a.D = eff_[static_cast<size_t>(key)];
+  const OracleUnit& d = t_.units[static_cast<size_t>(u)];
+  a.own_slot = slot_[static_cast<size_t>(u)];
+  if (a.own_slot >= 0)
+    a.D += t_.unit_power_mw[static_cast<size_t>(u * t_.max_opps + std::max(0, cur_[static_cast<size_t>(u)]))] *
+           cond_->unit[static_cast<size_t>(u)].bg_util;
+  if (d.accel) {
+    const int h = host_of_[static_cast<size_t>(u)];
+    a.host_slot = slot_[static_cast<size_t>(h)];
+    a.host_coef = 1.0 / std::max(1, t_.units[static_cast<size_t>(h)].cores);
+    if (a.host_slot >= 0)
+      a.D += t_.unit_power_mw[static_cast<size_t>(h * t_.max_opps + std::max(0, cur_[static_cast<size_t>(h)]))] *
+             cond_->unit[static_cast<size_t>(h)].bg_util * a.host_coef;
+  }
+  return a;
+}
+
+Oracle::Label Oracle::extend(const Label& prev, const StageAdj& a, double t, int i, int q) const noexcept {
+  Label l{prev.S + a.D * t, std::max(prev.T, t), prev.L + t, i, q, prev.X};
+  if (a.own_slot >= 0) l.X[static_cast<size_t>(a.own_slot)] += t;
+  if (a.host_slot >= 0) l.X[static_cast<size_t>(a.host_slot)] += t * a.host_coef;
+  return l;
+}
+
 void Oracle::build_level(int s, int key) noexcept {
   const int n = t_.num_blocks, k = order_->len;
   const int u = order_->unit[static_cast<size_t>(s)];
-  const int next = order_->unit[static_cast<size_t>(s + 1)];
+  const int prev_unit = s > 0 ? order_->unit[static_cast<size_t>(s - 1)] : 0;
   const double* p = t_.prefix(key);
   const double slow = cond_->unit[static_cast<size_t>(u)].slowdown;
-  const double D = t_.stage_power_mw[static_cast<size_t>(key)];
+  const StageAdj adj = stage_adj(u, key);
   const double lim = mode_ == Mode::kBottleneck ? best_obj_ : t_lim_;
+  const Label start{0, 0, 0, 0, 0, {}};
   level_lb_ = kInf;
   // Stage s ends at j: j in [s+1, n-(k-1-s)]; stage s-1 ends at i in [s, j-1].
   for (int j = s + 1; j <= n - (k - 1 - s); ++j) {
     cnt_[static_cast<size_t>(s)][static_cast<size_t>(j)] = 0;
-    const double x = t_.xfer(j - 1, u, next);
-    if (s == 0) {  // the first stage starts at block 0
-      const double t = slow * (p[j] - p[0]) + x;
-      const Label l{D * t, t, t, 0, 0};
+    if (s == 0) {  // the first stage starts at block 0 and receives nothing
+      const double t = slow * (p[j] - p[0]);
+      const Label l = extend(start, adj, t, 0, 0);
       if (t <= lim && insert(0, j, l)) level_lb_ = std::min(level_lb_, bound(l));
       continue;
     }
     for (int i = j - 1; i >= s; --i) {
-      const double t = slow * (p[j] - p[i]) + x;
-      if (t > lim) break;  // earlier starts only make the stage longer
+      const double c = slow * (p[j] - p[i]);
+      if (c > lim) break;  // earlier starts only make the compute longer (transfers are >= 0)
+      const double t = c + t_.xfer(i - 1, prev_unit, u);
+      if (t > lim) continue;
       const Label* prev = pool_[static_cast<size_t>(s - 1)].data() + off_[static_cast<size_t>(s - 1)][static_cast<size_t>(i)];
       const int pn = cnt_[static_cast<size_t>(s - 1)][static_cast<size_t>(i)];
       for (int q = 0; q < pn; ++q) {
-        Label l{prev[q].S + D * t, std::max(prev[q].T, t), prev[q].L + t, i, q};
+        const Label l = extend(prev[q], adj, t, i, q);
         if (use_L_ && l.L > l_max_) continue;
         if (insert(s, j, l)) level_lb_ = std::min(level_lb_, bound(l));
       }
@@ -324,29 +413,38 @@ void Oracle::leaf(int key) noexcept {
     if (mask_ >> v & 1u) mkey += std::max(0, cur_[static_cast<size_t>(v)]) * stride_[static_cast<size_t>(v)];
   const double base = base_[static_cast<size_t>(mask_) * combos_ + mkey];
   if (!(base < kInf)) return;
+  std::array<double, kMaxTracked> w{};  // background power a tracked host can give back (mW)
+  for (int q = 0; q < n_tracked_; ++q) {
+    const int h = tracked_[static_cast<size_t>(q)];
+    w[static_cast<size_t>(q)] = t_.unit_power_mw[static_cast<size_t>(h * t_.max_opps + std::max(0, cur_[static_cast<size_t>(h)]))] *
+                                cond_->unit[static_cast<size_t>(h)].bg_util;
+  }
   const double* p = t_.prefix(key);
   const double slow = cond_->unit[static_cast<size_t>(u)].slowdown;
-  const double D = t_.stage_power_mw[static_cast<size_t>(key)];
-  const Label start{0, 0, 0, 0, 0};
+  const StageAdj adj = stage_adj(u, key);
+  const int prev_unit = k > 1 ? order_->unit[static_cast<size_t>(k - 2)] : 0;
+  const Label start{0, 0, 0, 0, 0, {}};
+  const double lim = mode_ == Mode::kBottleneck ? best_obj_ : t_lim_;
   for (int i = (k == 1 ? 0 : n - 1); i >= k - 1; --i) {
-    const double t = slow * (p[n] - p[i]);
-    if (t > (mode_ == Mode::kBottleneck ? best_obj_ : t_lim_)) break;
+    const double c = slow * (p[n] - p[i]);
+    if (c > lim) break;
+    const double t = c + (k > 1 ? t_.xfer(i - 1, prev_unit, u) : 0.0);
+    if (t > lim) continue;
     const Label* prev = k == 1 ? &start : pool_[static_cast<size_t>(k - 2)].data() + off_[static_cast<size_t>(k - 2)][static_cast<size_t>(i)];
     const int pn = k == 1 ? 1 : cnt_[static_cast<size_t>(k - 2)][static_cast<size_t>(i)];
     for (int q = 0; q < pn; ++q) {
-      const double S = prev[q].S + D * t, T = std::max(prev[q].T, t), L = prev[q].L + t;
+      const Label l = extend(prev[q], adj, t, i, q);
       double obj;
       if (mode_ == Mode::kBottleneck) {
-        obj = T;
+        obj = l.T;
       } else {
-        if (use_L_ && L > l_max_) continue;
-        if (F_ > 0) {
-          obj = base / F_ + S / 1000.0;
-          if (budget_ > 0 && obj * F_ > budget_) continue;
-        } else {
-          obj = (base * T + S) / 1000.0;
-          if (budget_ > 0 && !(T > 0 && base + S / T <= budget_)) continue;
-        }
+        if (use_L_ && l.L > l_max_) continue;
+        // Period P (ms per frame) and the saturated background power the tracked hosts give back.
+        const double P = F_ > 0 ? 1000.0 / F_ : l.T;
+        double disp = 0;
+        for (int z = 0; z < n_tracked_; ++z) disp += w[static_cast<size_t>(z)] * std::min(l.X[static_cast<size_t>(z)], P);
+        obj = (base * P + l.S - disp) / 1000.0;
+        if (budget_ > 0 && !(P > 0 && obj * 1000.0 / P <= budget_)) continue;
       }
       if (obj < best_obj_) record(key, i, q, obj);
     }

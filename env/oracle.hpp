@@ -52,12 +52,17 @@ class Oracle {
 
  private:
   enum class Mode : std::uint8_t { kEnergy, kBottleneck };
+  // Hosts whose utilisation can pass 1 (own stage + accelerator drivers) while they carry
+  // background load: their displaced background power saturates, tracked exactly as a label
+  // dimension. At most one per accelerator; 3 covers every platform with <= 6 units we ship.
+  static constexpr int kMaxTracked = 3;
   struct Label {
     double S;     // sum of stage_power * stage_time (mW*ms = uJ)
     double T;     // slowest stage so far (ms)
     double L;     // sum of stage times (ms)
     int from_i;   // this stage starts at block from_i
     int from_idx; // label index in the previous level's cell from_i
+    std::array<double, kMaxTracked> X;  // busy ms per frame of each tracked host (own stage + drivers)
   };
   struct Order {
     std::array<std::int8_t, kMaxUnits> unit{};
@@ -67,9 +72,19 @@ class Oracle {
   Oracle() = default;
   Status prepare(const Options& options);
   void compute_base(const Conditions& cond) noexcept;
+  void compute_stage_power(const Conditions& cond) noexcept;
   void search(Mode mode) noexcept;
   void search_hosts(const Order& o, int stage) noexcept;
   void dfs(int s) noexcept;
+  void choose_tracked(const Order& o) noexcept;
+  struct StageAdj {
+    double D = 0;       // mW per ms of stage time
+    int own_slot = -1;  // tracked slot of the stage's unit
+    int host_slot = -1; // tracked slot of its host
+    double host_coef = 0;
+  };
+  StageAdj stage_adj(int u, int key) const noexcept;
+  Label extend(const Label& prev, const StageAdj& a, double t, int i, int q) const noexcept;
   void build_level(int s, int key) noexcept;
   void leaf(int key) noexcept;
   bool insert(int s, int j, const Label& l) noexcept;
@@ -85,6 +100,7 @@ class Oracle {
   int combos_ = 1;
   std::vector<double> base_;                     // [mask][combo with non-mask digits 0]: min base power
   std::vector<int> base_arg_;                    // the full combo attaining it
+  std::vector<double> eff_;                      // [key]: D' for this query (mW)
   std::array<std::vector<Label>, kMaxUnits> pool_;
   std::array<std::vector<int>, kMaxUnits> off_, cap_, cnt_;
 
@@ -97,7 +113,10 @@ class Oracle {
   std::uint32_t mask_ = 0;
   Mode mode_ = Mode::kEnergy;
   double F_ = 0, t_lim_ = 0, l_max_ = 0, budget_ = 0, c_lo_ = 0, c_hi_ = 0, base_lo_ = 0;
-  bool use_T_ = false, use_L_ = false, use_budget_ = false, overflow_ = false;
+  bool use_T_ = false, use_L_ = false, use_budget_ = false, overflow_ = false, negative_ = false;
+  int n_tracked_ = 0;
+  std::array<int, kMaxUnits> slot_{};            // tracked slot of a unit, -1 = not tracked
+  std::array<int, kMaxTracked> tracked_{};       // unit of each slot
   double level_lb_ = 0;
   std::int64_t leaves_ = 0;
   // Best so far.

@@ -23,6 +23,7 @@ Result<OracleTable> build_oracle_table(const CostModel& cost) {
     o.npu = ud.kind == policies::UnitKind::kNpu;
     o.dvfs = ud.has_dvfs();
     o.num_opps = o.dvfs ? static_cast<int>(ud.opps.size()) : 1;
+    o.cores = std::max(1, ud.cores);
     for (char h : ud.hosts) {
       const int hi = plat.unit_index(h);
       if (hi >= 0) o.host_mask |= 1u << hi;
@@ -54,6 +55,9 @@ Result<OracleTable> build_oracle_table(const CostModel& cost) {
       }
     }
   }
+  for (int u = 0; u < t.num_units; ++u)
+    for (int opp = 0; opp < t.units[static_cast<size_t>(u)].num_opps; ++opp)
+      t.unit_power_mw[static_cast<size_t>(u * t.max_opps + opp)] = cost.dynamic_power_mw(u, opp, 1.0);
   for (int b = 0; b < t.num_blocks; ++b)
     for (int s = 0; s < t.num_units; ++s)
       for (int d = 0; d < t.num_units; ++d) t.set_transfer(b, s, d, s == d ? 0.0 : cost.transfer_ms(b, s, d));

@@ -38,6 +38,7 @@ Status OracleTable::resize(int blocks, const std::array<OracleUnit, kMaxUnits>& 
   time_prefix.assign(static_cast<size_t>(num_keys()) * static_cast<size_t>(num_blocks + 1), 0.0);
   stage_power_mw.assign(static_cast<size_t>(num_keys()), 0.0);
   transfer.assign(static_cast<size_t>(num_blocks) * num_units * num_units, 0.0);
+  unit_power_mw.assign(static_cast<size_t>(num_units * max_opps), 0.0);
   return Status::Ok();
 }
 
@@ -82,7 +83,9 @@ OracleEval evaluate_config(const OracleTable& t, const Conditions& cond, const p
     if (f < 0 || f > cap) return r;
     digit[static_cast<size_t>(u)] = f;
   }
+  // Stage times, and each unit's busy time per frame (own stage + driver threads it hosts).
   double S = 0, L = 0, T = 0;
+  std::array<double, kMaxUnits> busy{};
   for (int s = 0; s < k; ++s) {
     const int u = stage_unit[s];
     const OracleUnit& o = t.units[static_cast<size_t>(u)];
@@ -98,20 +101,32 @@ OracleEval evaluate_config(const OracleTable& t, const Conditions& cond, const p
     const int key = t.key_of(u, digit[static_cast<size_t>(u)], h, hopp);
     const double* p = t.prefix(key);
     double ts = cond.unit[static_cast<size_t>(u)].slowdown * (p[stage_begin[s + 1]] - p[stage_begin[s]]);
-    if (s + 1 < k) ts += t.xfer(stage_begin[s + 1] - 1, u, stage_unit[s + 1]);
+    if (s > 0) ts += t.xfer(stage_begin[s] - 1, stage_unit[s - 1], u);
     S += t.stage_power_mw[static_cast<size_t>(key)] * ts;
     L += ts;
     T = std::max(T, ts);
+    busy[static_cast<size_t>(u)] += ts;
+    if (o.accel) busy[static_cast<size_t>(h)] += ts / std::max(1, t.units[static_cast<size_t>(h)].cores);
   }
-  const double base = t.base_power(opp_vector_for_base(t, digit), cond);
+  const double F = cond.target_fps;
   r.valid = true;
   r.latency_ms = L;
   r.bottleneck_ms = T;
-  const double F = cond.target_fps;
   r.meets_fps = F <= 0 || T <= 1000.0 / F * (1 + 1e-12);
   r.fps = (F > 0 && r.meets_fps) ? F : (T > 0 ? 1000.0 / T : 0.0);
-  r.energy_mj = r.fps > 0 ? base / r.fps + S / 1000.0 : 0.0;
-  r.power_mw = r.energy_mj * r.fps;
+  if (!(r.fps > 0)) return r;
+  // base_power holds the background load at full rate; take back what our stages displace.
+  double p = t.base_power(opp_vector_for_base(t, digit), cond) + S * r.fps / 1000.0, p_lin = p;
+  for (int u = 0; u < t.num_units; ++u) {
+    const double w = t.unit_power_mw[static_cast<size_t>(u * t.max_opps + digit[static_cast<size_t>(u)])] *
+                     cond.unit[static_cast<size_t>(u)].bg_util;
+    const double util = busy[static_cast<size_t>(u)] * r.fps / 1000.0;
+    p -= w * std::min(1.0, util);
+    p_lin -= w * util;
+  }
+  r.power_mw = p;
+  r.energy_mj = p / r.fps;
+  r.linear_energy_mj = p_lin / r.fps;
   return r;
 }
 

@@ -6,9 +6,15 @@
 //   stage power  D[u, opp, host, host_opp]    = dynamic power (mW) of the stage's unit at full
 //                utilisation (dynamic_power_mw(u, opp, 1)); a stage busy t ms per frame adds
 //                D * t / 1000 mJ per frame (utilisation t * fps / 1000, energy = power / fps);
-//   transfers    X[b, src, dst]               = transfer_ms(b, src, dst), added to the sender's stage;
-//   base power   B(opp vector, conditions)    = idle + leakage + background load, a callback
-//                because it depends on every unit's OPP and on the die temperature.
+//   transfers    X[b, src, dst]               = transfer_ms(b, src, dst), added to the receiving
+//                stage (it pays the hand-off of its input, as predict_pipeline and the simulator do);
+//   base power   B(opp vector, conditions)    = idle (with leakage at the die temperature) + every
+//                unit's background load at full rate; a callback because it depends on every
+//                unit's OPP and on the die temperature;
+//   unit power   W[u, opp]                    = dynamic power of unit u fully busy: background load
+//                bg_u draws W bg_u (1 - util_u), so a stage's own time *removes* W bg_u t / 1000
+//                mJ per frame from the base (and an accelerator stage removes W_h bg_h t / cores_h
+//                on its host, whose driver thread holds one core; the simulator's accounting).
 //
 // The production table is built from a CostModel (oracle_table.cpp); tests fill it by hand
 // (random costs) to prove the search exact against brute force on the same numbers.
@@ -39,6 +45,7 @@ struct OracleUnit {
   int num_opps = 1;            // >= 1; a unit without DVFS has one pseudo-OPP (index 0, reported -1)
   bool dvfs = false;           // false: freq_idx -1 in the Config
   std::uint32_t host_mask = 0; // accel: bit h set when unit h may host it (CPU units only)
+  int cores = 1;               // a hosted accelerator's driver holds 1 / cores of its host
 };
 
 struct OracleTable {
@@ -49,6 +56,7 @@ struct OracleTable {
   std::vector<double> time_prefix;            // [key][num_blocks + 1], key = key_of(...)
   std::vector<double> stage_power_mw;         // [key]
   std::vector<double> transfer;               // [(block * num_units + src) * num_units + dst]
+  std::vector<double> unit_power_mw;          // [unit * max_opps + opp]: W, fully busy
   BasePowerFn base_power;
 
   // Allocates the arrays (zeroed) for this shape; then fill them with the setters.
@@ -75,11 +83,15 @@ struct OracleTable {
 // Builds the table from a calibrated CostModel (every block, unit, OPP, host and host OPP).
 Result<OracleTable> build_oracle_table(const CostModel& cost);
 
-// What a configuration achieves under these conditions, with the same accounting as the
-// oracle's search (and predict_pipeline at nominal conditions):
-//   stage time t_s = slowdown_u * sum of block times + transfer to the next stage;
+// What a configuration achieves under these conditions, with the accounting of the simulator
+// (and of predict_pipeline at nominal conditions):
+//   stage time t_s = slowdown_u * sum of its block times + transfer into the stage;
 //   fps = target_fps when every t_s <= 1000 / target_fps, else 1000 / max t_s;
-//   energy per frame (mJ) = base_power / fps + sum_s D_s * t_s / 1000;  power = energy * fps.
+//   util_u = fps / 1000 * (t_u + sum of t_a / cores_u over accelerators a hosted by u);
+//   power = idle(OPPs, die) + sum_s D_s t_s fps / 1000 + sum_u W_u bg_u max(0, 1 - util_u);
+//   energy per frame (mJ) = power / fps.
+// The search uses the same formula without the max(0, .) (linear in the stage times); the two
+// differ only when a host is over-subscribed by its own stage plus a driver thread.
 struct OracleEval {
   bool valid = false;          // false: the config breaks a rule under these conditions
   bool meets_fps = false;      // every stage fits 1000 / target_fps (true when target is 0)
@@ -88,6 +100,7 @@ struct OracleEval {
   double fps = 0;
   double power_mw = 0;
   double energy_mj = 0;
+  double linear_energy_mj = 0; // the same without the max(0, .) of the background term
 };
 OracleEval evaluate_config(const OracleTable& table, const Conditions& cond, const policies::Config& config) noexcept;
 
