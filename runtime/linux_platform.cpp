@@ -171,19 +171,21 @@ Status LinuxPlatform::resolve_control(const LinuxOptions& o, int i) {
   }
   const std::string min_file = join(u.freq_dir, cpufreq ? "scaling_min_freq" : "min_freq");
   const std::string max_file = join(u.freq_dir, cpufreq ? "scaling_max_freq" : "max_freq");
-  auto mn = read_int_file(min_file);
-  auto mx = read_int_file(max_file);
-  if (!mn.ok() || !mx.ok()) {
-    io.control_status = Status(mn.ok() ? mx.status().code() : mn.status().code(),
-                               prefix + (mn.ok() ? mx.status().message() : mn.status().message()));
-    topo_.notes.push_back(io.control_status.message());
-    return Status::Ok();
-  }
+  // Write access first: it is the failure that decides whether the unit can be actuated.
   auto wmin = SysfsFile::open_write(min_file);
   auto wmax = SysfsFile::open_write(max_file);
   if (!wmin.ok() || !wmax.ok()) {
     const Status& bad = wmin.ok() ? wmax.status() : wmin.status();
     io.control_status = Status(bad.code(), prefix + bad.message());
+    topo_.notes.push_back(io.control_status.message());
+    return Status::Ok();
+  }
+  // The current limits order the two writes of every later change (see write_limits).
+  auto mn = read_int_file(min_file);
+  auto mx = read_int_file(max_file);
+  if (!mn.ok() || !mx.ok()) {
+    io.control_status = Status(mn.ok() ? mx.status().code() : mn.status().code(),
+                               prefix + (mn.ok() ? mx.status().message() : mn.status().message()));
     topo_.notes.push_back(io.control_status.message());
     return Status::Ok();
   }

@@ -172,15 +172,24 @@ ReadError SysfsFile::read_int(std::int64_t lo, std::int64_t hi, std::int64_t* ou
 
 Status SysfsFile::write_text(std::string_view text) {
   if (fd_ < 0) return Error(StatusCode::kUnavailable, "write to '" + path_ + "': not open for writing");
+  // A trailing newline, as `echo` sends: every sysfs store parser accepts it, and it is the
+  // path the kernel's own users exercise.
+  char buf[64];
+  std::string_view out = text;
+  if (text.size() + 1 < sizeof buf && (text.empty() || text.back() != '\n')) {
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\n';
+    out = {buf, text.size() + 1};
+  }
   ssize_t n;
   do {
-    n = ::pwrite(fd_, text.data(), text.size(), 0);
+    n = ::pwrite(fd_, out.data(), out.size(), 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     last_errno_ = errno;
     return errno_status(last_errno_, "write '" + std::string(text) + "' to", path_);
   }
-  if (static_cast<std::size_t>(n) != text.size())
+  if (static_cast<std::size_t>(n) != out.size())
     return Error(StatusCode::kIoError, "short write to '" + path_ + "'");
   return Status::Ok();
 }

@@ -56,7 +56,7 @@ class SysfsFile {
   // Reads raw text into buf (NUL-terminated, at most cap-1 bytes); returns bytes or -1.
   // The first kRawBytes-1 bytes are also kept for last_text().
   long read_raw(char* buf, long cap) noexcept;
-  // Writes `text` at offset 0. OK, or kPermissionDenied (EACCES/EPERM), kInvalidArgument
+  // Writes `text` plus '\n' at offset 0. OK, or kPermissionDenied (EACCES/EPERM), kInvalidArgument
   // (EINVAL: the kernel rejected the value) or kIoError, each naming the path and errno text.
   // The success path does not allocate.
   Status write_text(std::string_view text);
