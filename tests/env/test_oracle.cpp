@@ -224,3 +224,131 @@ TEST(Oracle, MatchesBruteForceTargetAndLatency) {
 
 }  // namespace
 }  // namespace hetsched::env
+
+namespace hetsched::env {
+namespace {
+
+TEST(Oracle, OnlyOnlineUnitsCappedOppsAndOnlineHosts) {
+  std::mt19937 rng(11);
+  OracleTable t = random_table({2, true, true, 6}, rng);  // L B G N; N hosted by B only
+  auto o = Oracle::create(t, {});
+  ASSERT_TRUE(o.ok());
+  OracleResult r;
+  // Only L online: everything on L, whatever L's cap is.
+  Conditions c;
+  for (int u = 1; u < 4; ++u) c.unit[static_cast<size_t>(u)].online = false;
+  c.unit[0].max_opp = 0;
+  ASSERT_TRUE(o->query(c, &r).ok());
+  EXPECT_EQ(r.config.order(), "LLLLLL");
+  EXPECT_EQ(r.config.freq_idx[0], 0);
+  EXPECT_EQ(r.config.freq_idx[3], -1);  // N has no DVFS
+  // B offline: N (only B may host it) must not appear, G must be hosted by L.
+  Conditions d;
+  d.unit[1].online = false;
+  for (int k = 0; k < 20; ++k) {
+    d.target_fps = 50.0 + 20 * k;
+    ASSERT_TRUE(o->query(d, &r).ok());
+    const std::string order = r.config.order();
+    EXPECT_EQ(order.find('B'), std::string::npos) << order;
+    EXPECT_EQ(order.find('N'), std::string::npos) << order;
+    if (order.find('G') != std::string::npos) {
+      EXPECT_EQ(r.config.gpu_host, 'L');
+    }
+  }
+  // Caps: every DVFS unit at most at its max_opp.
+  Conditions e;
+  e.unit[0].max_opp = 0;
+  e.unit[1].max_opp = 1;
+  e.unit[2].max_opp = 0;
+  for (int k = 0; k < 10; ++k) {
+    e.target_fps = 30.0 * k;
+    ASSERT_TRUE(o->query(e, &r).ok());
+    EXPECT_LE(r.config.freq_idx[0], 0);
+    EXPECT_LE(r.config.freq_idx[1], 1);
+    EXPECT_LE(r.config.freq_idx[2], 0);
+    EXPECT_TRUE(evaluate_config(t, e, r.config).valid);
+  }
+}
+
+TEST(Oracle, HigherTargetNeverCheaper) {
+  // With zero base power the energy per frame sum_s D_s t_s / 1000 does not depend on the
+  // target, and a higher target only removes candidates: the optimum can only get dearer.
+  std::mt19937 rng(12);
+  OracleTable t = random_table({2, true, false, 7}, rng);
+  t.base_power = [](const OppVector&, const Conditions&) { return 0.0; };
+  auto o = Oracle::create(t, {});
+  ASSERT_TRUE(o.ok());
+  double last = 0;
+  int feasible = 0;
+  for (double fps = 20; fps <= 400; fps += 20) {
+    Conditions c;
+    c.target_fps = fps;
+    OracleResult r;
+    ASSERT_TRUE(o->query(c, &r).ok());
+    if (!r.feasible) break;
+    ++feasible;
+    EXPECT_GE(r.energy_mj, last - 1e-12);
+    EXPECT_NEAR(r.fps, fps, 1e-9);
+    last = r.energy_mj;
+  }
+  EXPECT_GT(feasible, 2);
+}
+
+TEST(Oracle, BadConditionsAreErrorsNamingTheField) {
+  std::mt19937 rng(13);
+  auto o = Oracle::create(random_table({2, true, true, 4}, rng), {});
+  ASSERT_TRUE(o.ok());
+  OracleResult r;
+  auto expect_error = [&](const Conditions& c, const std::string& field) {
+    const Status st = o->query(c, &r);
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find(field), std::string::npos) << st.message();
+  };
+  Conditions c;
+  c.target_fps = NAN;
+  expect_error(c, "target_fps");
+  c = {};
+  c.max_latency_ms = -1;
+  expect_error(c, "max_latency_ms");
+  c = {};
+  c.power_budget_mw = INFINITY;
+  expect_error(c, "power_budget_mw");
+  c = {};
+  c.unit[1].slowdown = 0;
+  expect_error(c, "unit[1].slowdown");
+  c = {};
+  c.unit[2].bg_util = 1.5;
+  expect_error(c, "unit[2].bg_util");
+  c = {};
+  c.unit[0].online = c.unit[1].online = false;  // accelerators alone cannot run
+  expect_error(c, "no CPU unit is online");
+  EXPECT_FALSE(o->query(Conditions{}, nullptr).ok());
+  // Weird caps are clamped, not errors.
+  c = {};
+  c.unit[0].max_opp = -5;
+  c.unit[1].max_opp = 1000;
+  EXPECT_TRUE(o->query(c, &r).ok());
+  EXPECT_EQ(r.config.freq_idx[0], 0);
+}
+
+TEST(Oracle, BadTablesAreRejectedAtCreate) {
+  OracleTable t;  // never resized
+  t.base_power = [](const OppVector&, const Conditions&) { return 0.0; };
+  EXPECT_FALSE(Oracle::create(t, {}).ok());
+  std::array<OracleUnit, kMaxUnits> d{};
+  d[0] = {'L', false, false, 2, true, 0, 4};
+  d[1] = {'G', true, false, 2, true, 0, 1};  // accelerator without a host
+  EXPECT_FALSE(t.resize(4, d, 2).ok());
+  d[1].host_mask = 1;
+  EXPECT_FALSE(t.resize(0, d, 2).ok());
+  EXPECT_FALSE(t.resize(policies::kMaxBlocks + 1, d, 2).ok());
+  ASSERT_TRUE(t.resize(4, d, 2).ok());
+  Oracle::Options opt;
+  opt.max_labels_per_cell = 0;
+  EXPECT_FALSE(Oracle::create(t, opt).ok());
+  t.base_power = nullptr;
+  EXPECT_FALSE(Oracle::create(t, {}).ok());
+}
+
+}  // namespace
+}  // namespace hetsched::env
