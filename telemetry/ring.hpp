@@ -42,12 +42,19 @@ namespace hetsched::telemetry {
 
 enum class OverflowPolicy : std::uint8_t { kDropOldest, kDropNewest };
 
+// Test seam: called in pop() between copying a slot and claiming it, the exact window where a
+// drop-oldest producer can steal the element. Tests inject pushes there to force the race
+// deterministically; the default compiles to nothing.
+struct NoRingHook {
+  static void after_copy() noexcept {}
+};
+
 struct RingOptions {
   std::size_t capacity = 4096;                        // elements; rounded up to a power of two, >= 2
   OverflowPolicy policy = OverflowPolicy::kDropOldest;  // what a push into a full ring loses
 };
 
-template <typename T>
+template <typename T, typename Hook = NoRingHook>
 class SpscRing {
   static_assert(std::is_trivially_copyable_v<T>, "ring elements are copied word by word");
   static constexpr std::size_t kWords = (sizeof(T) + 7) / 8;
@@ -96,6 +103,7 @@ class SpscRing {
       std::uint64_t words[kWords];
       const Slot& s = slots_[t & mask_];
       for (std::size_t i = 0; i < kWords; ++i) words[i] = s.w[i].load(std::memory_order_relaxed);
+      Hook::after_copy();
       // The CAS's release half keeps the relaxed slot loads above it: the copy precedes the claim.
       if (tail_.compare_exchange_strong(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
         std::memcpy(&out, words, sizeof(T));
