@@ -1,0 +1,51 @@
+// The cost queries the simulator's dynamics need, as a small interface: the calibrated
+// CostModel in production (CostModelCosts), hand-built tables in unit tests so the event
+// loop can be checked against exact arithmetic. Called only when a stage's service time or a
+// unit's power must be recomputed (config, OPP or condition change) and once per thermal tick
+// for idle power, never per frame.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "env/cost_model.hpp"
+#include "policies/platform.hpp"
+
+namespace hetsched::env {
+
+class SimCosts {
+ public:
+  virtual ~SimCosts() = default;
+  virtual const policies::PlatformDesc& platform() const noexcept = 0;
+  virtual int num_blocks() const noexcept = 0;
+  // host_unit: the CPU cluster driving a G/N block (-1 for CPU blocks).
+  virtual double block_time_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept = 0;
+  virtual double transfer_ms(int block, int src_unit, int dst_unit) const noexcept = 0;
+  // Whole-board power with every unit idle at these OPPs, including temperature-dependent leakage at temp_c.
+  virtual double board_idle_mw(const std::array<std::int8_t, kMaxUnits>& opp, double temp_c) const noexcept = 0;
+  virtual double dynamic_power_mw(int unit, int opp, double util) const noexcept = 0;
+  virtual double dvfs_delay_ms(int unit, int from_opp, int to_opp) const noexcept = 0;
+};
+
+// Adapter over the calibrated CostModel (which must outlive it).
+class CostModelCosts final : public SimCosts {
+ public:
+  explicit CostModelCosts(const CostModel& cost) noexcept : c_(cost) {}
+  const policies::PlatformDesc& platform() const noexcept override { return c_.platform(); }
+  int num_blocks() const noexcept override { return c_.model().num_blocks(); }
+  double block_time_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept override {
+    return c_.block_time_ms(block, unit, opp, host_unit, host_opp);
+  }
+  double transfer_ms(int block, int src, int dst) const noexcept override { return c_.transfer_ms(block, src, dst); }
+  double board_idle_mw(const std::array<std::int8_t, kMaxUnits>& opp, double temp_c) const noexcept override;
+  double dynamic_power_mw(int unit, int opp, double util) const noexcept override {
+    return c_.dynamic_power_mw(unit, opp, util);
+  }
+  double dvfs_delay_ms(int unit, int from, int to) const noexcept override { return c_.dvfs_delay_ms(unit, from, to); }
+  const CostModel& cost() const noexcept { return c_; }
+
+ private:
+  const CostModel& c_;
+};
+
+}  // namespace hetsched::env
