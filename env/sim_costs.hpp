@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 #include "env/cost_model.hpp"
 #include "policies/platform.hpp"
@@ -27,10 +28,11 @@ class SimCosts {
   virtual double dvfs_delay_ms(int unit, int from_opp, int to_opp) const noexcept = 0;
 };
 
-// Adapter over the calibrated CostModel (which must outlive it).
+// Adapter over the calibrated CostModel: borrowed (must outlive the adapter) or shared.
 class CostModelCosts final : public SimCosts {
  public:
   explicit CostModelCosts(const CostModel& cost) noexcept : c_(cost) {}
+  explicit CostModelCosts(std::shared_ptr<const CostModel> cost) noexcept : keep_(std::move(cost)), c_(*keep_) {}
   const policies::PlatformDesc& platform() const noexcept override { return c_.platform(); }
   int num_blocks() const noexcept override { return c_.model().num_blocks(); }
   double block_time_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept override {
@@ -45,6 +47,7 @@ class CostModelCosts final : public SimCosts {
   const CostModel& cost() const noexcept { return c_; }
 
  private:
+  std::shared_ptr<const CostModel> keep_;
   const CostModel& c_;
 };
 
