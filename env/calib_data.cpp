@@ -108,6 +108,13 @@ Result<std::vector<SwitchRow>> read_switch_rows(const std::string& calib_dir, co
       {"eval_switch_yolov3_npu.csv", "yolov3"}};
   for (const auto& [f, m] : files)
     if (std::filesystem::exists(d + f)) HETSCHED_RETURN_IF_ERROR(read_switch_file(d + f, m, &rows));
+  // Single-unit serial runs (model from the graph column).
+  for (const char* f : {"eval_single_pe_Alex.csv", "eval_single_pe_Google.csv", "eval_single_pe_MobileV1.csv",
+                        "eval_single_pe_ResV1_50.csv", "eval_single_pe_YOLOv3.csv", "eval_single_pe_all_freqs_lw.csv",
+                        "eval_mobilenet_single_pe_vs_freq_B.csv", "eval_mobilenet_single_pe_vs_freq_G.csv",
+                        "eval_mobilenet_single_pe_vs_freq_L.csv", "eval_yolov3_single_pe_vs_freq_B.csv",
+                        "eval_yolov3_single_pe_vs_freq_G.csv", "eval_yolov3_single_pe_vs_freq_L.csv"})
+    if (std::filesystem::exists(d + f)) HETSCHED_RETURN_IF_ERROR(read_switch_file(d + f, "", &rows));
   return rows;
 }
 

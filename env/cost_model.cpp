@@ -161,12 +161,17 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
       I.ka[static_cast<size_t>(u)] = 1.0;
       I.sw_scale[static_cast<size_t>(u)] = 1.0;
     }
-    // Input stage and switch-mode calibration.
-    if (j.contains("input_ms")) {
-      for (int u = 0; u < I.U; ++u) {
-        const std::string L(1, platform.units[static_cast<size_t>(u)].letter);
-        if (j["input_ms"].contains(L))
-          HETSCHED_RETURN_IF_ERROR(coef3(j["input_ms"][L], path + ": input_ms." + L, &I.input[static_cast<size_t>(u)]));
+    // Input stage: this model's own fit, else the per-million-input-elements default.
+    const double mel = static_cast<double>(model.input.elements()) * 1e-6;
+    for (int u = 0; u < I.U; ++u) {
+      const std::string L(1, platform.units[static_cast<size_t>(u)].letter);
+      TimeCoef& ic = I.input[static_cast<size_t>(u)];
+      if (j.contains("models") && j["models"].contains(model.name) && j["models"][model.name].contains("input_ms") &&
+          j["models"][model.name]["input_ms"].contains(L)) {
+        HETSCHED_RETURN_IF_ERROR(coef3(j["models"][model.name]["input_ms"][L], path + ": models." + model.name + ".input_ms." + L, &ic));
+      } else if (j.contains("input_ms_per_melement") && j["input_ms_per_melement"].contains(L)) {
+        HETSCHED_RETURN_IF_ERROR(coef3(j["input_ms_per_melement"][L], path + ": input_ms_per_melement." + L, &ic));
+        ic = {ic.a * mel, ic.b * mel, 0};
       }
     }
     if (j.contains("switch")) {

@@ -1,0 +1,246 @@
+// Steps 4-5 of `hetsched calibrate` (see env/calib_fit.hpp): whole-inference corrections
+// and the board power model, fitted only on rows that are not held back.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <Eigen/Dense>
+
+#include "env/calib_data.hpp"
+#include "env/calib_fit.hpp"
+#include "env/calib_system.hpp"
+#include "env/cost_model.hpp"
+#include "env/cost_params.hpp"
+
+namespace hetsched::env {
+
+using nlohmann::json;
+using policies::Config;
+using policies::PlatformDesc;
+using policies::UnitKind;
+
+CostModelCache::CostModelCache(const PlatformDesc& p, std::string data_dir, std::string costs_path)
+    : p_(p), data_dir_(std::move(data_dir)), costs_path_(std::move(costs_path)) {}
+
+Result<const CostModel*> CostModelCache::get(const std::string& model_name) {
+  auto it = cache_.find(model_name);
+  if (it != cache_.end()) return it->second.get();
+  auto m = policies::load_model_by_name(data_dir_, model_name);
+  if (!m.ok()) return m.status();
+  CostModel::Options o;
+  o.data_dir = data_dir_;
+  o.costs_path = costs_path_;
+  auto c = CostModel::create(p_, *m, o);
+  if (!c.ok()) return c.status();
+  auto ptr = std::make_unique<CostModel>(std::move(*c));
+  const CostModel* raw = ptr.get();
+  cache_[model_name] = std::move(ptr);
+  return raw;
+}
+
+void pipeline_busy(const CostModel& cost, const Config& c, std::array<double, policies::kMaxUnits>* busy) {
+  const auto& p = cost.platform();
+  busy->fill(0);
+  for (int b = 0; b < c.num_blocks; ++b) {
+    const int u = p.unit_index(c.unit[static_cast<size_t>(b)]);
+    const auto k = p.units[static_cast<size_t>(u)].kind;
+    const int h = k == UnitKind::kGpu ? p.unit_index(c.gpu_host) : k == UnitKind::kNpu ? p.unit_index(c.npu_host) : -1;
+    double t = cost.block_time_ms(b, u, c.freq_idx[static_cast<size_t>(u)], h, h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0);
+    if (b > 0) t += cost.transfer_ms(b - 1, p.unit_index(c.unit[static_cast<size_t>(b - 1)]), u);
+    (*busy)[static_cast<size_t>(u)] += t;
+  }
+}
+
+namespace {
+
+Status write_json(const std::string& path, const json& j) {
+  std::ofstream out(path);
+  if (!out) return Error(StatusCode::kIoError, path + ": cannot write");
+  out << j.dump(1) << "\n";
+  return out ? Status::Ok() : Error(StatusCode::kIoError, path + ": write failed");
+}
+
+double rel_slow(const PlatformDesc& p, const SimParams& s, const Config& c, int u) {
+  const auto& ud = p.units[static_cast<size_t>(u)];
+  if (ud.kind == UnitKind::kNpu) {
+    const int h = p.unit_index(c.npu_host);
+    return host_eff_ghz(p, s, default_host(p, s, u), 1000) / host_eff_ghz(p, s, h, c.freq_idx[static_cast<size_t>(h)]);
+  }
+  return opp_ghz(p, u, 1000) / opp_ghz(p, u, c.freq_idx[static_cast<size_t>(u)]);
+}
+
+// Fits y = ka + kb * x (kb = 0 when x does not vary).
+std::pair<double, double> line_fit(const std::vector<std::pair<double, double>>& v) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (auto [x, y] : v) sx += x, sy += y, sxx += x * x, sxy += x * y;
+  const double n = static_cast<double>(v.size());
+  const double den = n * sxx - sx * sx;
+  if (n < 2 || den < 1e-9 * n * n) return {sy / std::max(1.0, n), 0.0};
+  const double kb = (n * sxy - sx * sy) / den;
+  return {(sy - kb * sx) / n, kb};
+}
+
+}  // namespace
+
+Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
+  auto simr = load_sim_params(p);
+  if (!simr.ok()) return simr.status();
+  const SimParams& sim = *simr;
+  auto prow = read_pipeline_rows(o.calib_dir, p.name);
+  if (!prow.ok()) return prow.status();
+  auto srow = read_switch_rows(o.calib_dir, p.name);
+  if (!srow.ok()) return srow.status();
+  const std::string tmp = (std::filesystem::temp_directory_path() / ("hetsched_calib_" + p.name + ".json")).string();
+  (*costs)["power"] = {{"base_mw", sim.prior_idle_mw}, {"idle_mw", json::object()}, {"dyn_mw", json::object()}};
+  HETSCHED_RETURN_IF_ERROR(write_json(tmp, *costs));
+
+  // Step 4a: pipeline correction from single-unit rows: measured period / sum of profiled block times.
+  std::map<std::string, std::map<char, std::vector<std::pair<double, double>>>> ratios;  // model -> unit -> (rel, r)
+  {
+    CostModelCache cache(p, o.data_dir, tmp);
+    for (const auto& r : *prow) {
+      if (held_back(pipeline_key(r))) continue;
+      auto cm = cache.get(r.model);
+      if (!cm.ok()) continue;
+      auto c = pipeline_config(p, (*cm)->model(), r.order, r.gpu_host, r.npu_host, r.f_little_khz, r.f_big_khz, r.f_gpu_hz);
+      if (!c.ok()) continue;
+      const std::string o2 = c->order();
+      if (o2.find_first_not_of(o2[0]) != std::string::npos) continue;
+      const int u = p.unit_index(o2[0]);
+      if (!(*cm)->profiled(0, u)) continue;
+      std::array<double, policies::kMaxUnits> busy{};
+      pipeline_busy(**cm, *c, &busy);
+      ratios[(*cm)->model().name][o2[0]].push_back({rel_slow(p, sim, *c, u), 1000.0 / r.fps / busy[static_cast<size_t>(u)]});
+    }
+  }
+  std::map<char, std::vector<std::pair<double, double>>> pooled;
+  for (auto& [model, units] : ratios)
+    for (auto& [u, v] : units) {
+      const auto [ka, kb] = line_fit(v);
+      (*costs)["models"][model]["pipeline_correction"][std::string(1, u)] = json::array({ka, kb});
+      pooled[u].insert(pooled[u].end(), v.begin(), v.end());
+    }
+  for (auto& [u, v] : pooled) {
+    const auto [ka, kb] = line_fit(v);
+    (*costs)["pipeline_correction_default"][std::string(1, u)] = json::array({ka, kb});
+  }
+  HETSCHED_RETURN_IF_ERROR(write_json(tmp, *costs));
+
+  // Step 4b: board power = base + idle_u[opp_u] + sum_u util_u * dyn_u[opp_u] (linear least squares).
+  std::vector<int> col_idle(static_cast<size_t>(p.num_units())), col_dyn(static_cast<size_t>(p.num_units()));
+  int ncol = 1;
+  for (int u = 0; u < p.num_units(); ++u) {
+    const int n = std::max(1, static_cast<int>(p.units[static_cast<size_t>(u)].opps.size()));
+    col_idle[static_cast<size_t>(u)] = ncol;
+    ncol += n - 1;  // idle at OPP 0 is folded into base
+    col_dyn[static_cast<size_t>(u)] = ncol;
+    ncol += n;
+  }
+  std::vector<std::vector<std::pair<int, double>>> X;
+  std::vector<double> y;
+  {
+    CostModelCache cache(p, o.data_dir, tmp);
+    for (const auto& r : *prow) {
+      if (held_back(pipeline_key(r))) continue;
+      auto cm = cache.get(r.model);
+      if (!cm.ok()) continue;
+      auto c = pipeline_config(p, (*cm)->model(), r.order, r.gpu_host, r.npu_host, r.f_little_khz, r.f_big_khz, r.f_gpu_hz);
+      if (!c.ok()) continue;
+      std::array<double, policies::kMaxUnits> busy{};
+      pipeline_busy(**cm, *c, &busy);
+      const double period = *std::max_element(busy.begin(), busy.end());
+      if (!(period > 0) || period > 1e8) continue;
+      std::vector<std::pair<int, double>> row{{0, 1.0}};
+      for (int u = 0; u < p.num_units(); ++u) {
+        const int opp = std::max<int>(0, c->freq_idx[static_cast<size_t>(u)]);
+        if (opp > 0) row.push_back({col_idle[static_cast<size_t>(u)] + opp - 1, 1.0});
+        if (busy[static_cast<size_t>(u)] > 0)
+          row.push_back({col_dyn[static_cast<size_t>(u)] + (p.units[static_cast<size_t>(u)].has_dvfs() ? opp : 0),
+                         busy[static_cast<size_t>(u)] / period});
+      }
+      X.push_back(std::move(row));
+      y.push_back(r.power_mw);
+    }
+  }
+  if (X.size() < static_cast<size_t>(ncol)) return Error(StatusCode::kCorrupt, "too few pipeline rows to fit board power");
+  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(ncol, ncol);
+  Eigen::VectorXd b = Eigen::VectorXd::Zero(ncol);
+  for (size_t i = 0; i < X.size(); ++i) {
+    // Relative error is what validation judges: weight rows by 1/y.
+    const double w = 1.0 / (y[i] * y[i]);
+    for (auto [ci, vi] : X[i]) {
+      b(ci) += w * vi * y[i];
+      for (auto [cj, vj] : X[i]) A(ci, cj) += w * vi * vj;
+    }
+  }
+  A.diagonal().array() += 1e-9 * A.diagonal().maxCoeff();
+  const Eigen::VectorXd wsol = A.ldlt().solve(b);
+  json pw = {{"base_mw", wsol(0)}, {"idle_mw", json::object()}, {"dyn_mw", json::object()},
+             {"fit_rows", X.size()}, {"model", "base + idle_u[opp_u] + sum_u util_u * dyn_u[opp_u]"}};
+  for (int u = 0; u < p.num_units(); ++u) {
+    const int n = std::max(1, static_cast<int>(p.units[static_cast<size_t>(u)].opps.size()));
+    const std::string L(1, p.units[static_cast<size_t>(u)].letter);
+    std::vector<double> idle(static_cast<size_t>(n), 0.0), dyn(static_cast<size_t>(n), 0.0);
+    for (int k = 1; k < n; ++k) idle[static_cast<size_t>(k)] = wsol(col_idle[static_cast<size_t>(u)] + k - 1);
+    for (int k = 0; k < n; ++k) dyn[static_cast<size_t>(k)] = wsol(col_dyn[static_cast<size_t>(u)] + k);
+    pw["idle_mw"][L] = idle;
+    pw["dyn_mw"][L] = dyn;
+  }
+  (*costs)["power"] = pw;
+  HETSCHED_RETURN_IF_ERROR(write_json(tmp, *costs));
+
+  // Step 5: switch mode. measured - (input + transfers + DVFS) = sum_u scale_u * S_u + per_block * NB.
+  {
+    CostModelCache cache(p, o.data_dir, tmp);
+    const int U = p.num_units();
+    std::vector<std::vector<double>> rows;
+    std::vector<double> ys;
+    for (const auto& r : *srow) {
+      if (held_back(switch_key(r))) continue;
+      auto cm = cache.get(r.model);
+      if (!cm.ok()) continue;
+      auto c = switch_config(p, (*cm)->model(), r.order, r.freq, r.host);
+      if (!c.ok()) continue;
+      auto pred = predict_switch(**cm, *c);
+      if (!pred.ok()) continue;
+      std::vector<double> x(static_cast<size_t>(U + 1), 0.0);
+      double s_all = 0;
+      for (int bl = 0; bl < c->num_blocks; ++bl) {
+        const int u = p.unit_index(c->unit[static_cast<size_t>(bl)]);
+        const auto k = p.units[static_cast<size_t>(u)].kind;
+        const int h = k == UnitKind::kGpu ? p.unit_index(c->gpu_host) : k == UnitKind::kNpu ? p.unit_index(c->npu_host) : -1;
+        const int opp = k == UnitKind::kNpu ? 0 : c->block_freq[static_cast<size_t>(bl)];
+        const int hopp = k == UnitKind::kGpu ? c->block_host_freq[static_cast<size_t>(bl)] : c->block_freq[static_cast<size_t>(bl)];
+        const double t = (*cm)->switch_block_ms(bl, u, opp, h, hopp);
+        x[static_cast<size_t>(u)] += t;
+        s_all += t;
+      }
+      x[static_cast<size_t>(U)] = c->num_blocks;
+      rows.push_back(x);
+      ys.push_back(r.total_ms - (pred->latency_ms - s_all));
+    }
+    if (!rows.empty()) {
+      Eigen::MatrixXd A2(static_cast<int>(rows.size()), U + 1);
+      Eigen::VectorXd y2(static_cast<int>(rows.size()));
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const double w = 1.0 / std::max(1.0, ys[i]);
+        for (int k = 0; k <= U; ++k) A2(static_cast<int>(i), k) = rows[i][static_cast<size_t>(k)] * w;
+        y2(static_cast<int>(i)) = ys[i] * w;
+      }
+      Eigen::MatrixXd AtA = A2.transpose() * A2;
+      AtA.diagonal().array() += 1e-9 * AtA.diagonal().maxCoeff();
+      const Eigen::VectorXd s = AtA.ldlt().solve(A2.transpose() * y2);
+      json sw = {{"per_block_ms", std::max(0.0, s(U))}, {"fit_rows", rows.size()}};
+      for (int u = 0; u < U; ++u) {
+        const bool seen = AtA(u, u) > 1e-6 * AtA.diagonal().maxCoeff();
+        sw["scale"][std::string(1, p.units[static_cast<size_t>(u)].letter)] = seen ? s(u) : 1.0;
+      }
+      (*costs)["switch"] = sw;
+    }
+  }
+  std::filesystem::remove(tmp);
+  return Status::Ok();
+}
+
+}  // namespace hetsched::env

@@ -1,0 +1,34 @@
+// Whole-inference fits of `hetsched calibrate` (steps 4-5) and helpers shared with validate.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "env/calib_fit.hpp"
+#include "env/cost_model.hpp"
+
+namespace hetsched::env {
+
+// Loads each model once and builds its CostModel against one costs file.
+class CostModelCache {
+ public:
+  CostModelCache(const policies::PlatformDesc& p, std::string data_dir, std::string costs_path);
+  Result<const CostModel*> get(const std::string& model_name);
+
+ private:
+  const policies::PlatformDesc& p_;
+  std::string data_dir_, costs_path_;
+  std::map<std::string, std::unique_ptr<CostModel>> cache_;
+};
+
+// Per-unit busy time per frame in pipeline mode (exactly predict_pipeline's accounting).
+void pipeline_busy(const CostModel& cost, const policies::Config& c, std::array<double, policies::kMaxUnits>* busy);
+
+// Adds "pipeline_correction", "power" and "switch" to costs (fit split only).
+Status fit_system(const policies::PlatformDesc& p, const CalibOptions& o, nlohmann::json* costs);
+
+}  // namespace hetsched::env
