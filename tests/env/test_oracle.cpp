@@ -5,12 +5,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "env/cost_model.hpp"
 #include "env/oracle.hpp"
 #include "env/oracle_table.hpp"
+#include "policies/model.hpp"
+#include "policies/platform.hpp"
 
 namespace hetsched::env {
 namespace {
@@ -348,6 +352,127 @@ TEST(Oracle, BadTablesAreRejectedAtCreate) {
   EXPECT_FALSE(Oracle::create(t, opt).ok());
   t.base_power = nullptr;
   EXPECT_FALSE(Oracle::create(t, {}).ok());
+}
+
+}  // namespace
+}  // namespace hetsched::env
+
+// ---- Against the real CostModel and predict_pipeline --------------------------------------
+
+namespace hetsched::env {
+namespace {
+
+// A costs file in the CostModel's format with made-up coefficients for every (block, unit) of
+// GoogleNet on the Rock Pi N10, so the check does not depend on the fitted numbers (which
+// `hetsched calibrate` may change) but exercises the real CostModel and predict_pipeline.
+std::string write_synthetic_costs(std::mt19937& rng, int blocks) {
+  std::uniform_real_distribution<double> U01(0.0, 1.0);
+  const std::string path = testing::TempDir() + "oracle_rockpi_synthetic.costs.json";
+  std::ofstream f(path);
+  auto arr = [&](int n, auto&& gen) {
+    std::string s = "[";
+    for (int i = 0; i < n; ++i) s += (i ? "," : "") + gen(i);
+    return s + "]";
+  };
+  auto coef = [&](double a, double b, double c) {
+    return "[" + std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(c) + "]";
+  };
+  const int opps[4] = {6, 8, 5, 1};
+  const char* L[4] = {"L", "B", "G", "N"};
+  f << "{\"power\": {\"base_mw\": 2900, \"idle_mw\": {";
+  for (int u = 0; u < 4; ++u)
+    f << (u ? "," : "") << "\"" << L[u] << "\": " << arr(opps[u], [&](int i) { return std::to_string(20 + 15 * i); });
+  f << "}, \"dyn_mw\": {";
+  for (int u = 0; u < 4; ++u)
+    f << (u ? "," : "") << "\"" << L[u] << "\": " << arr(opps[u], [&](int i) { return std::to_string(300 + 250 * i + 100 * U01(rng)); });
+  f << "}}, \"models\": {\"googlenet\": {\"units\": {";
+  for (int u = 0; u < 4; ++u) {
+    f << (u ? "," : "") << "\"" << L[u] << "\": {\"time\": "
+      << arr(blocks, [&](int) { return coef(0.5 * U01(rng), u == 3 ? 0 : 4 + 20 * U01(rng), u >= 2 ? 1 + 3 * U01(rng) : 0); })
+      << ", \"power\": " << arr(blocks, [&](int) { return coef(3500, 500, 0); }) << "}";
+  }
+  f << "}}}}\n";
+  return path;
+}
+
+struct Real {
+  policies::PlatformDesc platform;
+  policies::ModelDesc model;
+};
+
+Real load_rockpi_googlenet() {
+  Real r;
+  auto p = policies::load_platform_by_name(HETSCHED_SOURCE_DIR, "rockpi_n10");
+  EXPECT_TRUE(p.ok()) << p.status().to_string();
+  auto m = policies::load_model_by_name(HETSCHED_SOURCE_DIR, "googlenet");
+  EXPECT_TRUE(m.ok()) << m.status().to_string();
+  if (p.ok()) r.platform = *p;
+  if (m.ok()) r.model = *m;
+  return r;
+}
+
+TEST(OracleCostModel, EvaluationEqualsPredictPipelineAtNominalConditions) {
+  const Real real = load_rockpi_googlenet();
+  ASSERT_EQ(real.model.num_blocks(), 13);
+  std::mt19937 rng(21);
+  CostModel::Options co;
+  co.data_dir = HETSCHED_SOURCE_DIR;
+  co.costs_path = write_synthetic_costs(rng, 13);
+  co.allow_analytic = false;
+  auto cost = CostModel::create(real.platform, real.model, co);
+  ASSERT_TRUE(cost.ok()) << cost.status().to_string();
+  auto oracle = Oracle::create(*cost, {});
+  ASSERT_TRUE(oracle.ok()) << oracle.status().to_string();
+
+  // Nominal: calibration temperature (no leakage term), no background load, all online.
+  Conditions nominal;
+  nominal.die_temp_c = 50;
+  auto same = [](double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)); };
+  // Every config the oracle returns for a sweep of targets, and random configs, must be
+  // accounted exactly as predict_pipeline accounts them (target 0: both run flat out).
+  std::vector<Config> configs;
+  for (double fps : {0.0, 5.0, 10.0, 20.0, 40.0, 80.0}) {
+    Conditions c = nominal;
+    c.target_fps = fps;
+    OracleResult r;
+    ASSERT_TRUE(oracle->query(c, &r).ok());
+    EXPECT_TRUE(r.exact);
+    configs.push_back(r.config);
+  }
+  for (int k = 0; k < 200; ++k) {  // random valid pipeline configs
+    Config c;
+    c.num_blocks = 13;
+    const char letters[4] = {'L', 'B', 'G', 'N'};
+    std::array<int, 4> perm = {0, 1, 2, 3};
+    std::shuffle(perm.begin(), perm.end(), rng);
+    const int stages = 1 + static_cast<int>(rng() % 4);
+    std::vector<int> cut = {0};
+    for (int s = 1; s < stages; ++s) cut.push_back(1 + static_cast<int>(rng() % 12));
+    cut.push_back(13);
+    std::sort(cut.begin(), cut.end());
+    cut.erase(std::unique(cut.begin(), cut.end()), cut.end());
+    for (size_t s = 0; s + 1 < cut.size(); ++s)
+      for (int b = cut[s]; b < cut[s + 1]; ++b) c.unit[static_cast<size_t>(b)] = letters[perm[s]];
+    c.gpu_host = rng() % 2 ? 'L' : 'B';
+    c.npu_host = rng() % 2 ? 'L' : 'B';
+    c.freq_idx = {static_cast<std::int8_t>(rng() % 6), static_cast<std::int8_t>(rng() % 8),
+                  static_cast<std::int8_t>(rng() % 5), -1, 0, 0};
+    configs.push_back(c);
+  }
+  for (const Config& c : configs) {
+    auto pred = predict_pipeline(*cost, c);
+    ASSERT_TRUE(pred.ok()) << pred.status().to_string();
+    const OracleEval e = evaluate_config(oracle->table(), nominal, c);
+    ASSERT_TRUE(e.valid) << c.order();
+    EXPECT_TRUE(same(e.fps, pred->fps)) << c.order() << " " << e.fps << " vs " << pred->fps;
+    EXPECT_TRUE(same(e.latency_ms, pred->latency_ms)) << c.order();
+    EXPECT_TRUE(same(e.power_mw, pred->power_mw)) << c.order() << " " << e.power_mw << " vs " << pred->power_mw;
+    EXPECT_TRUE(same(e.energy_mj, pred->energy_mj)) << c.order();
+  }
+  // And the oracle's flat-out choice is the least-energy config of all those (it is exact).
+  OracleResult best;
+  ASSERT_TRUE(oracle->query(nominal, &best).ok());
+  for (const Config& c : configs) EXPECT_LE(best.energy_mj, predict_pipeline(*cost, c)->energy_mj * (1 + 1e-12));
 }
 
 }  // namespace
