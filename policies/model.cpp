@@ -134,6 +134,7 @@ Status get_bool(const Ctx& c, const json& obj, const std::string& field, const c
 
 constexpr int kMaxDim = 1 << 16;       // generous bound on channels/height/width
 constexpr int kMaxLayers = 100000;
+constexpr double kMaxElements = 4294967296.0;  // 2^32 per tensor: far above any real network
 
 Status parse_layer(const Ctx& c, const json& j, int i, LayerDesc* l) {
   const std::string f = "layers[" + std::to_string(i) + "]";
@@ -295,13 +296,19 @@ Status derive_layer(const Ctx& c, const TensorShape& model_in, std::vector<Layer
                            std::to_string(l.inputs[0]) + " is " + str(in) +
                            (l.op == OpType::kAdd ? "" : " (concat needs equal HxW)"));
         }
-        if (l.op == OpType::kConcat) o.c += s.c;
+        if (l.op == OpType::kConcat) {
+          if (static_cast<std::int64_t>(o.c) + s.c > kMaxDim)
+            return c.err(p + "inputs", "concat exceeds " + std::to_string(kMaxDim) + " channels");
+          o.c += s.c;
+        }
       }
       l.out = o;
       l.elem_ops = static_cast<double>(o.elements()) * (l.op == OpType::kAdd ? static_cast<double>(l.inputs.size() - 1) : 1.0);
       break;
     }
     case OpType::kUpsample:
+      if (static_cast<std::int64_t>(in.h) * l.stride > kMaxDim || static_cast<std::int64_t>(in.w) * l.stride > kMaxDim)
+        return c.err(p + "stride", "upsampled plane exceeds " + std::to_string(kMaxDim) + " pixels per side");
       l.out = {in.c, in.h * l.stride, in.w * l.stride};
       l.elem_ops = static_cast<double>(l.out.elements());
       break;
@@ -322,6 +329,10 @@ Status derive_layer(const Ctx& c, const TensorShape& model_in, std::vector<Layer
     case OpType::kCount:
       return c.err(p + "op", "internal: no op");
   }
+  // Bound tensor sizes so elements() and byte counts cannot overflow int64 downstream.
+  if (static_cast<double>(l.out.c) * l.out.h * l.out.w > kMaxElements)
+    return c.err(p + "op", "output tensor larger than 2^32 elements");
+  if (l.param_bytes > (std::int64_t{1} << 40)) return c.err(p + "op", "more than 1 TiB of weights");
   if (l.out.c <= 0 || l.out.h <= 0 || l.out.w <= 0)
     return c.err(p + "op", "output shape " + std::to_string(l.out.c) + "x" + std::to_string(l.out.h) + "x" +
                                std::to_string(l.out.w) + " is empty (input too small for kernel/stride)");
@@ -469,6 +480,7 @@ Result<ModelDesc> load_model(const std::string& path) {
   HETSCHED_RETURN_IF_ERROR(get_int(c, *jin, "input.", "c", true, 1, kMaxDim, &m.input.c));
   HETSCHED_RETURN_IF_ERROR(get_int(c, *jin, "input.", "h", true, 1, kMaxDim, &m.input.h));
   HETSCHED_RETURN_IF_ERROR(get_int(c, *jin, "input.", "w", true, 1, kMaxDim, &m.input.w));
+  if (static_cast<double>(m.input.elements()) > kMaxElements) return c.err("input", "larger than 2^32 elements");
 
   const auto jl = j.find("layers");
   if (jl == j.end() || !jl->is_array() || jl->empty()) return c.err("layers", "missing or empty (array of layers)");

@@ -2,9 +2,12 @@
 // grouping structure per data set, and one test per validation error (on temp files).
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <sstream>
 #include <string>
 
 #include "policies/model.hpp"
@@ -216,6 +219,71 @@ TEST(ModelFiles, CaffeStyleResNet50GivesPublished386GMacs) {
   ASSERT_TRUE(m.ok()) << m.status().to_string();
   EXPECT_NEAR(m->total_macs(), 3.86e9, 0.02e9);
   EXPECT_NEAR(m->total_param_bytes() / 4.0, 25.5e6, 0.1e6);
+  std::remove(path.c_str());
+}
+
+TEST(ModelFiles, AliasesAreUniqueAcrossFiles) {
+  // A name that two files claim would make load_model_by_name depend on directory order.
+  std::vector<std::pair<std::string, std::string>> seen;  // lower-case name, model
+  for (const std::string& n : list_models(kSrc)) {
+    ModelDesc m = load(n);
+    std::vector<std::string> names = m.aliases;
+    names.push_back(m.name);
+    for (std::string a : names) {
+      for (char& ch : a) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      for (const auto& [other, owner] : seen)
+        if (other == a && owner != m.name) ADD_FAILURE() << "'" << a << "' claimed by " << owner << " and " << m.name;
+      seen.emplace_back(a, m.name);
+    }
+  }
+  EXPECT_GE(seen.size(), 6u * 3);
+}
+
+TEST(ModelFiles, MutatedFilesNeverCrashAndLoadedOnesAreConsistent) {
+  // Property over random edits of a real file: either a clear error naming the file, or a model
+  // whose blocks tile the layers and whose totals add up.
+  std::ifstream in(kSrc + "/env/models/googlenet.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string base = ss.str();
+  ASSERT_GT(base.size(), 1000u);
+  const std::string path = (std::filesystem::temp_directory_path() / "hetsched_mutated_model.json").string();
+  const std::string junk = "{}[],:\"-0123456789e";
+  std::mt19937 rng(7);
+  int loaded = 0;
+  for (int it = 0; it < 150; ++it) {
+    std::string text = base;
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits; ++e) {
+      const size_t pos = rng() % text.size();
+      switch (rng() % 4) {
+        case 0: text.erase(pos, 1); break;
+        case 1: text.insert(pos, 1, junk[rng() % junk.size()]); break;
+        case 2: if (std::isdigit(static_cast<unsigned char>(text[pos]))) text[pos] = static_cast<char>('0' + rng() % 10); break;
+        default: if (std::isdigit(static_cast<unsigned char>(text[pos]))) text.insert(pos, "99999"); break;
+      }
+    }
+    std::ofstream(path, std::ios::trunc) << text;
+    Result<ModelDesc> m = load_model(path);
+    if (!m.ok()) {
+      EXPECT_EQ(m.status().message().rfind(path + ": ", 0), 0u) << m.status().message();
+      continue;
+    }
+    ++loaded;
+    int expect = 0;
+    double macs = 0;
+    for (const BlockDesc& b : m->blocks) {
+      EXPECT_EQ(b.first_layer, expect);
+      expect = b.end_layer;
+    }
+    EXPECT_EQ(expect, static_cast<int>(m->layers.size()));
+    for (const LayerDesc& l : m->layers) {
+      EXPECT_GT(l.out.elements(), 0);
+      macs += l.macs;
+    }
+    EXPECT_DOUBLE_EQ(macs, m->total_macs());
+  }
+  EXPECT_GT(loaded, 5);  // some edits (e.g. a changed channel count) must still load
   std::remove(path.c_str());
 }
 
