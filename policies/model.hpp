@@ -81,6 +81,17 @@ struct Grouping {
   std::string name;               // e.g. "coup11", "pipeall13"
   std::string used_by;            // which measurement files use it (documentation)
   std::vector<int> end;
+
+  int num_groups() const noexcept { return static_cast<int>(end.size()); }
+  // First block of group g (precondition: 0 <= g < num_groups()).
+  int first(int g) const noexcept { return g == 0 ? 0 : end[static_cast<size_t>(g - 1)]; }
+  // Group containing `block`, or -1 if block is outside [0, end.back()).
+  int group_of(int block) const noexcept {
+    if (block < 0) return -1;
+    for (int g = 0; g < num_groups(); ++g)
+      if (block < end[static_cast<size_t>(g)]) return g;
+    return -1;
+  }
 };
 
 struct ModelDesc {

@@ -146,6 +146,12 @@ TEST(ModelFiles, CoarseGroupsMapOntoTheRightFineBlocks) {
   ModelDesc mb = load("mobilenet_v1");
   const Grouping* m14 = mb.grouping_with(14);
   ASSERT_NE(m14, nullptr);
+  EXPECT_EQ(m14->first(13), 25);
+  EXPECT_EQ(m14->group_of(0), 0);
+  EXPECT_EQ(m14->group_of(2), 1);
+  EXPECT_EQ(m14->group_of(27), 13);
+  EXPECT_EQ(m14->group_of(28), -1);
+  EXPECT_EQ(m14->group_of(-1), -1);
   EXPECT_EQ(group_blocks(mb, *m14, 0), (std::vector<std::string>{"Conv2d_0"}));
   for (size_t i = 1; i <= 12; ++i) {
     EXPECT_EQ(group_blocks(mb, *m14, i), (std::vector<std::string>{"Conv2d_" + std::to_string(i) + "_depthwise",
