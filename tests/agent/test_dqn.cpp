@@ -1,0 +1,263 @@
+// agent/dqn: learning on synthetic problems (contextual bandit, delayed-reward chain),
+// masks, determinism, target-network updates, and update() == clip + Adam on the gradient.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "agent/dqn.hpp"
+#include "agent/exploration.hpp"
+#include "agent/replay_buffer.hpp"
+#include "tests/agent/test_problems.hpp"
+
+namespace ha = hetsched::agent;
+namespace hp = hetsched::policies;
+
+namespace {
+
+ha::Dqn make_dqn(const ha::DqnOptions& o) {
+  auto d = ha::Dqn::create(o);
+  EXPECT_TRUE(d.ok()) << d.status().to_string();
+  return std::move(d).value();
+}
+
+ha::ReplayBuffer make_replay(int cap, int obs, int actions, std::uint64_t seed) {
+  auto r = ha::ReplayBuffer::create({cap, obs, actions, seed});
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return std::move(r).value();
+}
+
+ha::DqnOptions bandit_options(const ha::test::Bandit& b) {
+  ha::DqnOptions o;
+  o.observation_size = b.contexts;
+  o.num_actions = b.arms;
+  o.hidden_sizes = {32};
+  o.batch_size = 32;
+  o.adam.learning_rate = 3e-3f;
+  o.seed = 3;
+  return o;
+}
+
+// Trains a DQN on the bandit from uniformly explored data; returns the weights.
+ha::Dqn train_bandit(ha::test::Bandit& b, ha::DqnOptions o, int updates, std::uint64_t data_seed) {
+  auto dqn = make_dqn(o);
+  auto replay = make_replay(4000, b.contexts, b.arms, data_seed);
+  ha::Rng rng(data_seed);
+  for (int i = 0; i < 4000; ++i) {
+    const int c = static_cast<int>(rng.below(static_cast<std::uint32_t>(b.contexts)));
+    const auto mask = b.mask_of(c);
+    const int a = ha::uniform_allowed(b.arms, mask, rng);
+    const auto o_c = b.obs(c);
+    EXPECT_TRUE(replay.push(o_c, a, b.reward(c, a, rng), o_c, mask, /*done=*/true));
+  }
+  auto batch = ha::ReplayBatch::make(o.batch_size, b.contexts, b.arms);
+  for (int i = 0; i < updates; ++i) {
+    EXPECT_TRUE(replay.sample(o.batch_size, &batch));
+    EXPECT_FALSE(std::isnan(dqn.update(batch)));
+  }
+  return dqn;
+}
+
+}  // namespace
+
+TEST(Dqn, CreateValidatesOptionsNamingTheField) {
+  ha::DqnOptions o;
+  o.observation_size = 4;
+  o.num_actions = 0;
+  auto d = ha::Dqn::create(o);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("num_actions"), std::string::npos);
+  o.num_actions = 2;
+  o.gamma = 1.5f;
+  EXPECT_NE(ha::Dqn::create(o).status().message().find("gamma"), std::string::npos);
+  o.gamma = 0.9f;
+  o.adam.learning_rate = -1.0f;
+  const auto msg = ha::Dqn::create(o).status().message();
+  EXPECT_NE(msg.find("DqnOptions.adam"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("learning_rate"), std::string::npos) << msg;
+  o.adam.learning_rate = 1e-3f;
+  o.target_sync_every = 0;
+  o.polyak_tau = 0.0f;
+  EXPECT_NE(ha::Dqn::create(o).status().message().find("polyak_tau"), std::string::npos);
+  o.polyak_tau = 0.1f;
+  o.hidden_sizes = {0};
+  EXPECT_NE(ha::Dqn::create(o).status().message().find("hidden_sizes"), std::string::npos);
+}
+
+TEST(Dqn, FindsTheBestAllowedArmInEveryContext) {
+  ha::test::Bandit b(42);
+  auto dqn = train_bandit(b, bandit_options(b), 1500, 9);
+  int correct = 0;
+  for (int c = 0; c < b.contexts; ++c) {
+    const auto mask = b.mask_of(c);
+    const int a = dqn.greedy(b.obs(c), mask);
+    ASSERT_TRUE(mask[static_cast<std::size_t>(a)]) << "masked arm chosen in context " << c;
+    correct += a == b.best_allowed(c);
+    // The Q-value of the best arm estimates its mean reward (targets are rewards, done = true).
+    EXPECT_NEAR(dqn.q_values(b.obs(c))[static_cast<std::size_t>(b.best_allowed(c))], b.at(c, b.best_allowed(c)), 0.1);
+  }
+  EXPECT_GE(correct, 0.95 * b.contexts) << correct << " of " << b.contexts;
+}
+
+// Exploring starts on the chain: every (state, allowed action) is sampled uniformly, and the
+// single reward sits up to 7 steps away, so value must propagate through bootstrapped targets.
+void check_chain(ha::DqnOptions o, int updates) {
+  ha::test::Chain chain;
+  o.observation_size = chain.n;
+  o.num_actions = ha::test::Chain::kActions;
+  auto dqn = make_dqn(o);
+  auto replay = make_replay(5000, chain.n, 3, 5);
+  ha::Rng rng(77);
+  for (int i = 0; i < 5000; ++i) {
+    const int s = static_cast<int>(rng.below(static_cast<std::uint32_t>(chain.n - 1)));
+    const int a = ha::uniform_allowed(3, chain.mask_of(s), rng);
+    const auto st = chain.step(s, a);
+    ASSERT_TRUE(replay.push(chain.obs(s), a, st.reward, chain.obs(st.next), chain.mask_of(st.next), st.done));
+  }
+  auto batch = ha::ReplayBatch::make(o.batch_size, chain.n, 3);
+  for (int i = 0; i < updates; ++i) {
+    ASSERT_TRUE(replay.sample(o.batch_size, &batch));
+    dqn.update(batch);
+  }
+  for (int s = 0; s < chain.n - 1; ++s) {
+    EXPECT_EQ(dqn.greedy(chain.obs(s), chain.mask_of(s)), 1) << "state " << s;
+    // Q*(s, right) = gamma^(n - 2 - s): the delayed reward discounted back to s.
+    const double q_star = std::pow(0.9, chain.n - 2 - s);
+    EXPECT_NEAR(dqn.q_values(chain.obs(s))[1], q_star, 0.1) << "state " << s;
+  }
+}
+
+ha::DqnOptions chain_options() {
+  ha::DqnOptions o;
+  o.hidden_sizes = {32, 32};
+  o.gamma = 0.9f;
+  o.batch_size = 32;
+  o.adam.learning_rate = 2e-3f;
+  o.target_sync_every = 50;
+  o.seed = 11;
+  return o;
+}
+
+TEST(Dqn, DoubleDqnLearnsTheDelayedRewardChain) { check_chain(chain_options(), 3000); }
+
+TEST(Dqn, PolyakTargetAlsoLearnsTheChain) {
+  auto o = chain_options();
+  o.target_sync_every = 0;
+  o.polyak_tau = 0.02f;
+  check_chain(o, 3000);
+}
+
+TEST(Dqn, SameSeedGivesBitIdenticalWeights) {
+  ha::test::Bandit b1(42), b2(42), b3(42);
+  auto o = bandit_options(b1);
+  const auto w1 = train_bandit(b1, o, 200, 9);
+  const auto w2 = train_bandit(b2, o, 200, 9);
+  ASSERT_EQ(w1.online().num_params(), w2.online().num_params());
+  EXPECT_EQ(0, std::memcmp(w1.online().params().data(), w2.online().params().data(), w1.online().num_params() * sizeof(float)));
+  EXPECT_EQ(w1.online().checksum(), w2.online().checksum());
+  o.seed = 4;
+  const auto w3 = train_bandit(b3, o, 200, 9);
+  EXPECT_NE(w1.online().checksum(), w3.online().checksum());
+}
+
+TEST(Dqn, HardTargetSyncEveryKUpdates) {
+  ha::test::Bandit b(1);
+  auto o = bandit_options(b);
+  o.target_sync_every = 5;
+  auto dqn = make_dqn(o);
+  auto replay = make_replay(100, b.contexts, b.arms, 1);
+  ha::Rng rng(1);
+  for (int i = 0; i < 100; ++i) {
+    const int c = i % b.contexts;
+    replay.push(b.obs(c), i % b.arms, b.reward(c, i % b.arms, rng), b.obs(c), {}, true);
+  }
+  auto batch = ha::ReplayBatch::make(o.batch_size, b.contexts, b.arms);
+  const auto initial = dqn.target().checksum();
+  EXPECT_EQ(initial, dqn.online().checksum());
+  for (int i = 1; i <= 10; ++i) {
+    replay.sample(o.batch_size, &batch);
+    dqn.update(batch);
+    if (i % 5 == 0) {
+      EXPECT_EQ(dqn.target().checksum(), dqn.online().checksum()) << "after update " << i;
+    } else {
+      EXPECT_NE(dqn.target().checksum(), dqn.online().checksum()) << "after update " << i;
+    }
+  }
+  EXPECT_EQ(dqn.updates(), 10);
+}
+
+TEST(Dqn, PolyakMovesTargetByTau) {
+  ha::test::Bandit b(1);
+  auto o = bandit_options(b);
+  o.target_sync_every = 0;
+  o.polyak_tau = 0.25f;
+  auto dqn = make_dqn(o);
+  auto batch = ha::ReplayBatch::make(o.batch_size, b.contexts, b.arms);
+  batch.size = 4;
+  for (int i = 0; i < 4; ++i) {
+    batch.obs[static_cast<std::size_t>(i * b.contexts + i)] = 1.0f;
+    batch.action[static_cast<std::size_t>(i)] = i;
+    batch.reward[static_cast<std::size_t>(i)] = 1.0f;
+    batch.done[static_cast<std::size_t>(i)] = 1;
+  }
+  const std::vector<float> before(dqn.target().params().begin(), dqn.target().params().end());
+  dqn.update(batch);
+  for (std::size_t k = 0; k < before.size(); ++k)
+    ASSERT_NEAR(dqn.target().params()[k], 0.25f * dqn.online().params()[k] + 0.75f * before[k], 1e-6f);
+}
+
+// update() is exactly: gradient, clip to max_grad_norm, one Adam step.
+TEST(Dqn, UpdateIsClippedGradientThroughAdam) {
+  ha::test::Bandit b(5);
+  auto o = bandit_options(b);
+  o.max_grad_norm = 0.01f;  // small enough to be active
+  auto dqn = make_dqn(o);
+  auto batch = ha::ReplayBatch::make(o.batch_size, b.contexts, b.arms);
+  batch.size = 8;
+  ha::Rng rng(2);
+  for (int i = 0; i < 8; ++i) {
+    batch.obs[static_cast<std::size_t>(i * b.contexts + i)] = 1.0f;
+    batch.next_obs[static_cast<std::size_t>(i * b.contexts + i + 1)] = 1.0f;
+    batch.action[static_cast<std::size_t>(i)] = i % b.arms;
+    batch.reward[static_cast<std::size_t>(i)] = 5.0f * rng.uniform(-1.0f, 1.0f);
+    batch.done[static_cast<std::size_t>(i)] = i % 2;
+  }
+  std::vector<float> params(dqn.online().params().begin(), dqn.online().params().end());
+  std::vector<float> g(params.size());
+  const float loss = dqn.loss_and_gradient(batch, g);
+  double norm2 = 0;
+  for (float x : g) norm2 += double(x) * x;
+  const double norm = std::sqrt(norm2);
+  ASSERT_GT(norm, o.max_grad_norm);
+  for (float& x : g) x = static_cast<float>(x * (o.max_grad_norm / norm));
+  auto adam = ha::Adam::create(o.adam, params.size());
+  ASSERT_TRUE(adam.ok());
+  adam->step(params, g);
+  EXPECT_EQ(dqn.update(batch), loss);
+  EXPECT_NEAR(dqn.last_grad_norm(), norm, 1e-4 * norm);
+  for (std::size_t k = 0; k < params.size(); ++k) ASSERT_NEAR(dqn.online().params()[k], params[k], 1e-6f) << k;
+}
+
+TEST(Dqn, MalformedBatchesChangeNothing) {
+  ha::test::Bandit b(5);
+  auto dqn = make_dqn(bandit_options(b));
+  const auto before = dqn.online().checksum();
+  auto wrong_dims = ha::ReplayBatch::make(32, b.contexts + 1, b.arms);
+  wrong_dims.size = 4;
+  EXPECT_TRUE(std::isnan(dqn.update(wrong_dims)));
+  auto bad_action = ha::ReplayBatch::make(32, b.contexts, b.arms);
+  bad_action.size = 2;
+  bad_action.action[1] = b.arms;
+  EXPECT_TRUE(std::isnan(dqn.update(bad_action)));
+  bad_action.action[1] = 0;
+  bad_action.size = 0;
+  EXPECT_TRUE(std::isnan(dqn.update(bad_action)));
+  auto nan_reward = ha::ReplayBatch::make(32, b.contexts, b.arms);
+  nan_reward.size = 2;
+  nan_reward.reward[0] = std::nanf("");
+  EXPECT_TRUE(std::isnan(dqn.update(nan_reward)));
+  EXPECT_EQ(dqn.online().checksum(), before);
+  EXPECT_EQ(dqn.updates(), 0);
+  EXPECT_EQ(dqn.greedy(std::vector<float>(3, 0.0f), {}), hp::kNoAction);
+}
