@@ -286,10 +286,10 @@ def squeezenet():
 
 # ----------------------------------------------------------------------------------------------
 def yolov3():
-    n = Net("yolov3", ["YOLOv3", "yolo", "Yolov3"], (3, 416, 416),
+    n = Net("yolov3", ["YOLOv3", "yolo", "Yolov3"], (3, 608, 608),
             "ARM-CL examples/graph_yolov3.cpp (darknet YOLOv3, 75 convolutions, batch-norm folded, leaky ReLU 0.1) "
-            "at 416x416 (ARM-CL ships 608x608; the CO-UP per-layer times imply 416, see docs/models.md); one "
-            "block per convolution as in CO-UP-Profiling _Evaluations_YOLOv3.csv; YOLO decode layers omitted")
+            "at 608x608 as in ARM-CL (the CO-UP input-stage times scale with 608x608 pixels, see docs/models.md); "
+            "one block per convolution as in CO-UP-Profiling _Evaluations_YOLOv3.csv; YOLO decode layers omitted")
     k = [0]
 
     def c(out, ksize, s=1, inputs=None, act="leaky_relu"):
