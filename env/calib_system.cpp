@@ -48,6 +48,9 @@ void pipeline_busy(const CostModel& cost, const Config& c, std::array<double, po
     const int h = k == UnitKind::kGpu ? p.unit_index(c.gpu_host) : k == UnitKind::kNpu ? p.unit_index(c.npu_host) : -1;
     double t = cost.block_time_ms(b, u, c.freq_idx[static_cast<size_t>(u)], h, h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0);
     if (b > 0) t += cost.transfer_ms(b - 1, p.unit_index(c.unit[static_cast<size_t>(b - 1)]), u);
+    if (b == 0) t += h >= 0 ? cost.input_ms(h, c.freq_idx[static_cast<size_t>(h)]) : cost.input_ms(u, c.freq_idx[static_cast<size_t>(u)]);
+    if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)])
+      t += cost.segment_ms(u, h, h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0);
     (*busy)[static_cast<size_t>(u)] += t;
   }
 }
@@ -114,13 +117,15 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
       ratios[(*cm)->model().name][o2[0]].push_back({rel_slow(p, sim, *c, u), 1000.0 / r.fps / busy[static_cast<size_t>(u)]});
     }
   }
+  // Per-model corrections (and per-block NPU times where no NPU profile exists) come from the
+  // joint fit over all fit rows; the single-unit ratios pooled over models are the default for
+  // models without pipeline measurements.
   std::map<char, std::vector<std::pair<double, double>>> pooled;
   for (auto& [model, units] : ratios)
-    for (auto& [u, v] : units) {
-      const auto [ka, kb] = line_fit(v);
-      (*costs)["models"][model]["pipeline_correction"][std::string(1, u)] = json::array({ka, kb});
-      pooled[u].insert(pooled[u].end(), v.begin(), v.end());
-    }
+    for (auto& [u, v] : units) pooled[u].insert(pooled[u].end(), v.begin(), v.end());
+  std::string log;
+  HETSCHED_RETURN_IF_ERROR(fit_pipeline_joint(p, sim, *prow, o, tmp, costs, &log));
+  (*costs)["pipeline_fit_log"] = log;
   for (auto& [u, v] : pooled) {
     const auto [ka, kb] = line_fit(v);
     (*costs)["pipeline_correction_default"][std::string(1, u)] = json::array({ka, kb});

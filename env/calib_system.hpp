@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +28,12 @@ class CostModelCache {
 
 // Per-unit busy time per frame in pipeline mode (exactly predict_pipeline's accounting).
 void pipeline_busy(const CostModel& cost, const policies::Config& c, std::array<double, policies::kMaxUnits>* busy);
+
+struct SimParams;
+struct PipelineRow;
+// Step 4a (env/calib_pipeline.cpp): per-model corrections from all pipeline fit rows.
+Status fit_pipeline_joint(const policies::PlatformDesc& p, const SimParams& sim, const std::vector<PipelineRow>& rows,
+                          const CalibOptions& o, const std::string& raw_costs, nlohmann::json* costs, std::string* log);
 
 // Adds "pipeline_correction", "power" and "switch" to costs (fit split only).
 Status fit_system(const policies::PlatformDesc& p, const CalibOptions& o, nlohmann::json* costs);

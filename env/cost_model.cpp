@@ -34,6 +34,7 @@ struct CostModel::Impl {
   std::array<double, kMaxUnits> sw_scale{};        // switch-mode scale per unit
   double sw_block_ms = 0;                          // switch-mode sync overhead per block
   std::array<TimeCoef, kMaxUnits> input{};         // input stage a + b / f
+  std::array<TimeCoef, kMaxUnits> segment{};       // per accelerator segment: a + c / f_host_eff
   double base_mw = 0;
   std::array<std::vector<double>, kMaxUnits> idle_mw, dyn_mw;
   std::array<int, kMaxUnits> host{};
@@ -181,6 +182,17 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
         if (j["switch"].contains("scale") && j["switch"]["scale"].contains(L))
           I.sw_scale[static_cast<size_t>(u)] = j["switch"]["scale"][L].get<double>();
       }
+    }
+    // Accelerator segment overhead: this model's fit, else the platform default.
+    for (int u = 0; u < I.U; ++u) {
+      const std::string L(1, platform.units[static_cast<size_t>(u)].letter);
+      const json* src = nullptr;
+      if (j.contains("models") && j["models"].contains(model.name) && j["models"][model.name].contains("segment_ms") &&
+          j["models"][model.name]["segment_ms"].contains(L))
+        src = &j["models"][model.name]["segment_ms"][L];
+      else if (j.contains("segment_ms_default") && j["segment_ms_default"].contains(L))
+        src = &j["segment_ms_default"][L];
+      if (src) HETSCHED_RETURN_IF_ERROR(coef3(*src, path + ": segment_ms." + L, &I.segment[static_cast<size_t>(u)]));
     }
     auto load_corr = [&](const json& c) {
       for (int u = 0; u < I.U; ++u) {
@@ -379,6 +391,14 @@ double CostModel::input_ms(int unit, int opp) const noexcept {
   if (unit < 0 || unit >= I.U) return 0;
   const TimeCoef& c = I.input[static_cast<size_t>(unit)];
   return std::max(0.0, c.a + c.b / I.f_own(unit, opp));
+}
+
+double CostModel::segment_ms(int unit, int host_unit, int host_opp) const noexcept {
+  const Impl& I = *impl_;
+  if (unit < 0 || unit >= I.U || I.platform.units[static_cast<size_t>(unit)].kind == UnitKind::kCpu) return 0;
+  const TimeCoef& c = I.segment[static_cast<size_t>(unit)];
+  const int h = host_unit < 0 ? I.host[static_cast<size_t>(unit)] : host_unit;
+  return std::max(0.0, c.a + c.c / host_eff_ghz(I.platform, I.sim, h, host_opp));
 }
 
 int CostModel::default_host(int unit) const noexcept {

@@ -63,6 +63,10 @@ class CostModel {
   // Serial (switch-mode) runs: the block's time when blocks run one after another with a
   // synchronisation after each (no pipeline overlap); calibrated on the eval_switch_* runs.
   double switch_block_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept;
+  // Fixed cost paid once per contiguous segment (pipeline stage / serial run of blocks) on an
+  // accelerator: the NPU invocation (fill input tensors, run, get outputs), driven by the host
+  // cluster, so it scales with the host frequency. 0 for CPU units.
+  double segment_ms(int unit, int host_unit, int host_opp) const noexcept;
   // Default host cluster (unit index) of a GPU/NPU unit; -1 for CPU units.
   int default_host(int unit) const noexcept;
   // True when (block, unit) was profiled (measured); false when predicted from op features.

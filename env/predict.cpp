@@ -40,7 +40,8 @@ int host_of(const CostModel& cost, const Config& c, int unit) {
 }  // namespace
 
 // Pipeline: consecutive blocks on one unit form a stage; stage time = blocks (at the unit's
-// OPP, host OPP for G/N) + the transfer into the stage. A unit serves its stages one after
+// OPP, host OPP for G/N) + the transfer into the stage (+ the frame's input stage for the
+// first stage). A unit serves its stages one after
 // another, so the period is the largest per-unit busy time: fps = 1000 / period,
 // latency = sum of stage times, power = idle + sum_u dyn_u * util_u with util_u = busy_u / period,
 // energy per frame = power / fps.
@@ -56,6 +57,9 @@ Result<Prediction> predict_pipeline(const CostModel& cost, const Config& c) {
     const int hopp = h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0;
     double t = cost.block_time_ms(b, u, opp, h, hopp);
     if (b > 0) t += cost.transfer_ms(b - 1, p.unit_index(c.unit[static_cast<size_t>(b - 1)]), u);
+    // The first stage also reads and preprocesses the frame (on its host cluster for G/N).
+    if (b == 0) t += h >= 0 ? cost.input_ms(h, hopp) : cost.input_ms(u, opp);
+    if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)]) t += cost.segment_ms(u, h, hopp);
     busy[static_cast<size_t>(u)] += t;
     latency += t;
   }
@@ -119,6 +123,11 @@ Result<Prediction> predict_switch(const CostModel& cost, const Config& c) {
       const double tx = cost.transfer_ms(b - 1, p.unit_index(c.unit[static_cast<size_t>(b - 1)]), u);
       t_total += tx;
       e_total += tx * idle * 1e-3;
+    }
+    if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)]) {
+      const double ts = cost.segment_ms(u, h, hopp);
+      t_total += ts;
+      e_total += ts * cost.block_power_mw(b, u, opp, h, hopp) * 1e-3;
     }
     const double tb = cost.switch_block_ms(b, u, opp, h, hopp);
     if (tb >= 1e8) return Error(StatusCode::kOutOfRange, "block " + std::to_string(b) + " has no cost on its unit");

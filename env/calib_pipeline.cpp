@@ -1,0 +1,189 @@
+// Joint pipeline fit (step 4a of `hetsched calibrate`): per model, the period of a pipeline is
+// the largest per-unit busy time, so every measured FPS constrains the bottleneck unit:
+//     1000 / fps = max_u [ ka_u * S_u + kb_u * S_u * rel_u + X_u ]
+// S_u = the unit's profiled (or op-level) block times at the row's OPPs, rel_u = f_max / f
+// (NPU: of its host), X_u = transfers into the unit's stages. Models with many rows (GoogleNet:
+// ~26 000 fit rows) also get per-block NPU times t_b = a_b + c_b / f_host because no per-layer
+// NPU profile exists for them. The max() is handled by Gauss-Newton with re-assignment: fix the
+// predicted bottleneck of every row, solve the (linear) least squares in relative error, repeat.
+// A ridge pulls every parameter towards its prior (1, 0, or the op-level value) so a unit that
+// is never the bottleneck keeps its prior.
+#include <cmath>
+#include <map>
+
+#include <Eigen/Dense>
+
+#include "env/calib_data.hpp"
+#include "env/calib_system.hpp"
+#include "env/cost_params.hpp"
+
+namespace hetsched::env {
+
+using nlohmann::json;
+using policies::PlatformDesc;
+using policies::UnitKind;
+
+namespace {
+
+struct JRow {
+  double y = 0;                                    // measured period (ms)
+  std::vector<std::pair<int, double>> f[policies::kMaxUnits];  // features per unit (param index, value)
+  double x[policies::kMaxUnits] = {};              // fixed part per unit (transfers)
+  bool used[policies::kMaxUnits] = {};
+};
+
+}  // namespace
+
+Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std::vector<PipelineRow>& rows,
+                          const CalibOptions& o, const std::string& raw_costs, json* costs, std::string* log) {
+  CostModelCache cache(p, o.data_dir, raw_costs);
+  const int U = p.num_units();
+  std::map<std::string, std::vector<const PipelineRow*>> by_model;  // canonical model name
+  for (const auto& r : rows) {
+    if (held_back(pipeline_key(r))) continue;
+    auto cm = cache.get(r.model);
+    if (cm.ok()) by_model[(*cm)->model().name].push_back(&r);
+  }
+  for (auto& [name, rs] : by_model) {
+    auto cm = cache.get(name);
+    if (!cm.ok()) continue;
+    const CostModel& cost = **cm;
+    const int NB = cost.model().num_blocks();
+    const int npu = [&] {
+      for (int u = 0; u < U; ++u)
+        if (p.units[static_cast<size_t>(u)].kind == UnitKind::kNpu) return u;
+      return -1;
+    }();
+    const bool per_block = npu >= 0 && rs.size() >= 500;
+    const int SEG = 2 * U;  // per-accelerator segment overhead (a, c) at [SEG + 2u, SEG + 2u + 1]
+    const int BLK = 4 * U;  // per-block NPU (a, c) at [BLK + 2b, BLK + 2b + 1]
+    const int nparam = 4 * U + (per_block ? 2 * NB : 0);
+    Eigen::VectorXd prior = Eigen::VectorXd::Zero(nparam);
+    for (int u = 0; u < U; ++u) prior(2 * u) = 1.0;
+    std::vector<JRow> J;
+    for (const PipelineRow* r : rs) {
+      auto c = pipeline_config(p, cost.model(), r->order, r->gpu_host, r->npu_host, r->f_little_khz, r->f_big_khz, r->f_gpu_hz);
+      if (!c.ok()) continue;
+      JRow j;
+      j.y = 1000.0 / r->fps;
+      for (int b = 0; b < NB; ++b) {
+        const int u = p.unit_index(c->unit[static_cast<size_t>(b)]);
+        const auto k = p.units[static_cast<size_t>(u)].kind;
+        const int h = k == UnitKind::kGpu ? p.unit_index(c->gpu_host) : k == UnitKind::kNpu ? p.unit_index(c->npu_host) : -1;
+        const int opp = c->freq_idx[static_cast<size_t>(u)], hopp = h >= 0 ? c->freq_idx[static_cast<size_t>(h)] : 0;
+        const double t = cost.block_time_ms(b, u, opp, h, hopp);
+        if (b > 0) j.x[u] += cost.transfer_ms(b - 1, p.unit_index(c->unit[static_cast<size_t>(b - 1)]), u);
+        if (b == 0) j.x[u] += h >= 0 ? cost.input_ms(h, hopp) : cost.input_ms(u, opp);
+        j.used[u] = true;
+        if (k != UnitKind::kCpu && (b == 0 || c->unit[static_cast<size_t>(b - 1)] != c->unit[static_cast<size_t>(b)])) {
+          j.f[u].push_back({SEG + 2 * u, 1.0});
+          j.f[u].push_back({SEG + 2 * u + 1, 1.0 / host_eff_ghz(p, sim, h, hopp)});
+        }
+        if (per_block && u == npu) {
+          const double inv = 1.0 / host_eff_ghz(p, sim, h, hopp);
+          j.f[u].push_back({BLK + 2 * b, 1.0});
+          j.f[u].push_back({BLK + 2 * b + 1, inv});
+          continue;
+        }
+        const double rel = k == UnitKind::kNpu
+                               ? host_eff_ghz(p, sim, cost.default_host(u), 1000) / host_eff_ghz(p, sim, h, hopp)
+                               : opp_ghz(p, u, 1000) / opp_ghz(p, u, opp);
+        j.f[u].push_back({2 * u, t});
+        j.f[u].push_back({2 * u + 1, t * rel});
+      }
+      J.push_back(std::move(j));
+    }
+    if (per_block) {
+      // Prior of the per-block NPU times: the op-level prediction at two host OPPs -> (a, c).
+      const int h = cost.default_host(npu);
+      const int top = p.units[static_cast<size_t>(h)].max_opp();
+      const double i1 = 1.0 / host_eff_ghz(p, sim, h, top), i0 = 1.0 / host_eff_ghz(p, sim, h, 0);
+      for (int b = 0; b < NB; ++b) {
+        const double t1 = cost.block_time_ms(b, npu, 0, h, top), t0 = cost.block_time_ms(b, npu, 0, h, 0);
+        const double cc = (t0 - t1) / (i0 - i1);
+        prior(BLK + 2 * b) = std::max(0.0, t1 - cc * i1);
+        prior(BLK + 2 * b + 1) = std::max(0.0, cc);
+      }
+    }
+    Eigen::VectorXd th = prior, best_th = prior;
+    double mape = 0, best_mape = 1e300;
+    std::string trace;
+    for (int iter = 0; iter < 30; ++iter) {
+      Eigen::MatrixXd A = Eigen::MatrixXd::Zero(nparam, nparam);
+      Eigen::VectorXd bv = Eigen::VectorXd::Zero(nparam);
+      mape = 0;
+      for (const JRow& j : J) {
+        int best = -1;
+        double bt = -1;
+        for (int u = 0; u < U; ++u) {
+          if (!j.used[u]) continue;
+          double t = j.x[u];
+          for (auto [i, v] : j.f[u]) t += th(i) * v;
+          if (t > bt) bt = t, best = u;
+        }
+        mape += std::fabs(bt - j.y) / j.y;
+        const double w = 1.0 / (j.y * j.y);
+        for (auto [i, vi] : j.f[best]) {
+          bv(i) += w * vi * (j.y - j.x[best]);
+          for (auto [k, vk] : j.f[best]) A(i, k) += w * vi * vk;
+        }
+      }
+      mape = 100.0 * mape / std::max<size_t>(1, J.size());
+      // Re-assignment can oscillate or drift to a worse fixed point: keep the best iterate.
+      if (mape < best_mape) best_mape = mape, best_th = th;
+      trace += std::to_string(static_cast<int>(mape * 10) / 10.0).substr(0, 4) + " ";
+      const double lambda = 1e-3 * std::max(1.0, static_cast<double>(J.size()) / 100.0) * 1e-2;
+      for (int i = 0; i < nparam; ++i) {
+        const double scale = std::max(A(i, i), 1e-12);
+        A(i, i) += lambda * scale + 1e-9;
+        bv(i) += (lambda * scale + 1e-9) * prior(i);
+      }
+      Eigen::VectorXd nt = A.ldlt().solve(bv);
+      for (int u = 0; u < U; ++u) nt(2 * u) = std::max(0.05, nt(2 * u));
+      for (int i = SEG; i < nparam; ++i) nt(i) = std::max(0.0, nt(i));  // times are non-negative
+      th = 0.5 * nt + 0.5 * th;  // damped: the bottleneck assignment changes between iterations
+    }
+    th = best_th;
+    mape = best_mape;
+    json& mj = (*costs)["models"][cost.model().name];
+    for (int u = 0; u < U; ++u) {
+      bool seen = false;
+      for (const JRow& j : J) seen = seen || j.used[u];
+      if (!seen || (per_block && u == npu)) continue;
+      mj["pipeline_correction"][std::string(1, p.units[static_cast<size_t>(u)].letter)] = json::array({th(2 * u), th(2 * u + 1)});
+    }
+    if (per_block) {
+      json t = json::array(), pw = json::array();
+      const json& opw = (*costs)["op_model"]["units"][std::string(1, p.units[static_cast<size_t>(npu)].letter)]["power"];
+      for (int b = 0; b < NB; ++b) {
+        t.push_back(json::array({th(BLK + 2 * b), 0.0, th(BLK + 2 * b + 1)}));
+        pw.push_back(opw);
+      }
+      mj["pipeline_correction"][std::string(1, p.units[static_cast<size_t>(npu)].letter)] = json::array({1.0, 0.0});
+      mj["units"][std::string(1, p.units[static_cast<size_t>(npu)].letter)] = {
+          {"time", t}, {"power", pw}, {"derived_from", "pipeline fit rows (no per-layer NPU profile of this model)"}};
+    }
+    for (int u = 0; u < U; ++u) {
+      if (p.units[static_cast<size_t>(u)].kind == UnitKind::kCpu) continue;
+      bool seen = false;
+      for (const JRow& j : J) seen = seen || j.used[u];
+      if (!seen) continue;
+      const std::string L(1, p.units[static_cast<size_t>(u)].letter);
+      mj["segment_ms"][L] = json::array({th(SEG + 2 * u), 0.0, th(SEG + 2 * u + 1)});
+      auto& d = (*costs)["segment_ms_default"][L];
+      const double n = static_cast<double>(J.size());
+      if (d.is_null()) d = json::array({0.0, 0.0, 0.0, 0.0});
+      d[0] = d[0].get<double>() + n * th(SEG + 2 * u);
+      d[2] = d[2].get<double>() + n * th(SEG + 2 * u + 1);
+      d[3] = d[3].get<double>() + n;
+    }
+    if (log) *log += name + ": joint pipeline fit on " + std::to_string(J.size()) + " rows, FPS MAPE " + std::to_string(mape) + " % (iterations: " + trace + ")\n";
+  }
+  // Row-weighted mean over models -> default for models without pipeline rows.
+  if (costs->contains("segment_ms_default"))
+    for (auto& [L, d] : (*costs)["segment_ms_default"].items())
+      d = json::array({d[0].get<double>() / d[3].get<double>(), 0.0, d[2].get<double>() / d[3].get<double>()});
+  return Status::Ok();
+}
+
+}  // namespace hetsched::env
