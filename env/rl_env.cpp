@@ -6,7 +6,9 @@ namespace hetsched::env {
 
 double compute_reward(const Observation& o, const PeriodTruth& truth, const RewardOptions& w) noexcept {
   double miss = 0;
-  if (o.target_fps > 0) miss += std::max(0.0, 1.0 - o.fps / o.target_fps);
+  // FPS shortfall is measured against the QoS threshold (0.95·target, env/metrics.hpp), so
+  // measurement noise around an exactly met target costs nothing.
+  if (o.target_fps > 0) miss += std::max(0.0, 1.0 - o.fps / (MetricsAccumulator::kFpsTolerance * o.target_fps));
   if (o.max_latency_target_ms > 0 && o.frames > 0) miss += std::max(0.0, o.max_latency_ms / o.max_latency_target_ms - 1.0);
   if (o.power_budget_mw > 0) miss += std::max(0.0, o.power_mw / o.power_budget_mw - 1.0);
   double r = -w.w_qos * miss;

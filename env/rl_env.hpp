@@ -4,7 +4,7 @@
 // hidden Conditions and the metrics for evaluation only.
 //
 // Reward of one period (documented in docs/simulator.md):
-//   r = -w_qos·( max(0, 1 - fps/target_fps)            [target_fps > 0]
+//   r = -w_qos·( max(0, 1 - fps/(0.95·target_fps))     [target_fps > 0]
 //               + max(0, latency/max_latency - 1)      [bound set]
 //               + max(0, power/power_budget - 1) )     [budget set]
 //       + w_fps·fps/fps_ref                            [target_fps = 0: as fast as possible]

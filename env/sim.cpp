@@ -255,6 +255,7 @@ void Simulator::recompute_stages() noexcept {
       // A stage pays the hand-off of its input from the previous stage's unit, as
       // predict_pipeline counts it, so per-unit busy times agree with the static prediction.
       if (s > 0) t += costs_->transfer_ms(st.first - 1, st_[s - 1].unit, u);
+      t += costs_->stage_overhead_ms(u, act_opp_[u], h, hopp, s == 0);
       st.base_ms = t;
       st.share[u] = 1;
       // Host driver threads: counted in utilisation (1 core of the host), not in power: the

@@ -26,6 +26,12 @@ class SimCosts {
   virtual double board_idle_mw(const std::array<std::int8_t, kMaxUnits>& opp, double temp_c) const noexcept = 0;
   virtual double dynamic_power_mw(int unit, int opp, double util) const noexcept = 0;
   virtual double dvfs_delay_ms(int unit, int from_opp, int to_opp) const noexcept = 0;
+  // Fixed per-stage cost on top of its blocks and input hand-off (runtime segment set-up;
+  // the first stage also reads and preprocesses the frame). 0 unless the cost model has one.
+  virtual double stage_overhead_ms(int unit, int opp, int host_unit, int host_opp, bool first_stage) const noexcept {
+    (void)unit, (void)opp, (void)host_unit, (void)host_opp, (void)first_stage;
+    return 0;
+  }
 };
 
 // Adapter over the calibrated CostModel: borrowed (must outlive the adapter) or shared.
@@ -44,6 +50,12 @@ class CostModelCosts final : public SimCosts {
     return c_.dynamic_power_mw(unit, opp, util);
   }
   double dvfs_delay_ms(int unit, int from, int to) const noexcept override { return c_.dvfs_delay_ms(unit, from, to); }
+  // Same terms as predict_pipeline: segment_ms per stage, input_ms (on the host for G/N) for the first.
+  double stage_overhead_ms(int unit, int opp, int host_unit, int host_opp, bool first_stage) const noexcept override {
+    double t = c_.segment_ms(unit, host_unit, host_opp);
+    if (first_stage) t += host_unit >= 0 ? c_.input_ms(host_unit, host_opp) : c_.input_ms(unit, opp);
+    return t;
+  }
   const CostModel& cost() const noexcept { return c_; }
 
  private:

@@ -288,7 +288,9 @@ TEST(Sim, SteadyStateMatchesPredictPipelineOnRockPiN10) {
   auto platform = policies::load_platform_by_name(HETSCHED_SOURCE_DIR, "rockpi_n10");
   auto model = policies::load_model_by_name(HETSCHED_SOURCE_DIR, "googlenet");
   if (!platform.ok() || !model.ok()) GTEST_SKIP() << "platform/model files not available";
-  auto cost = CostModel::create(*platform, *model, {HETSCHED_SOURCE_DIR, true});
+  CostModel::Options co;
+  co.data_dir = HETSCHED_SOURCE_DIR;
+  auto cost = CostModel::create(*platform, *model, co);
   ASSERT_TRUE(cost.ok()) << cost.status().to_string();
   auto shared = std::make_shared<CostModel>(std::move(cost.value()));
   auto thermal = load_thermal_params(*platform);
