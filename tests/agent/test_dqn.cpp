@@ -278,3 +278,60 @@ TEST(Dqn, MalformedBatchesChangeNothing) {
   EXPECT_EQ(dqn.updates(), 0);
   EXPECT_EQ(dqn.greedy(std::vector<float>(3, 0.0f), {}), hp::kNoAction);
 }
+
+// The TD target by hand: Double DQN picks a* with the online net and evaluates it with the
+// target net; plain DQN does both with the target net; masked next actions are never a*;
+// done means no bootstrap. Checked through the loss value of a one-sample batch.
+TEST(Dqn, TargetsFollowTheDoubleDqnFormula) {
+  for (bool double_dqn : {true, false}) {
+    ha::DqnOptions o;
+    o.observation_size = 3;
+    o.num_actions = 4;
+    o.hidden_sizes = {8};
+    o.gamma = 0.9f;
+    o.huber_delta = 100.0f;  // quadratic region: loss = 0.5 e^2
+    o.target_sync_every = 1000;
+    o.double_dqn = double_dqn;
+    auto dqn = make_dqn(o);
+    ha::Rng rng(6);
+    auto warm = ha::ReplayBatch::make(32, 3, 4);
+    warm.size = 32;
+    for (float& v : warm.obs) v = rng.uniform(-1.0f, 1.0f);
+    for (float& v : warm.reward) v = rng.uniform(-3.0f, 3.0f);
+    for (int i = 0; i < 32; ++i) warm.action[static_cast<std::size_t>(i)] = i % 4;
+    for (int i = 0; i < 20; ++i) dqn.update(warm);  // online drifts away from target
+    auto online = dqn.online();
+    auto target = dqn.target();
+    const std::vector<std::uint8_t> next_mask = {0, 1, 1, 1};
+    // Find s' where the online and target nets disagree on the best allowed next action.
+    std::vector<float> s = {0.2f, -0.4f, 0.7f}, s2(3);
+    int a_online = 0, a_target = 0;
+    for (int tries = 0; tries < 1000 && a_online == a_target; ++tries) {
+      for (float& v : s2) v = rng.uniform(-2.0f, 2.0f);
+      a_online = hp::masked_argmax(online.forward(s2), next_mask);
+      a_target = hp::masked_argmax(target.forward(s2), next_mask);
+    }
+    ASSERT_NE(a_online, a_target) << "test setup: nets never disagree";
+    ASSERT_NE(a_online, 0);
+    ASSERT_NE(a_target, 0);
+    const int a_star = double_dqn ? a_online : a_target;
+    const float q_next = target.forward(s2)[static_cast<std::size_t>(a_star)];
+    const float q_sa = online.forward(s)[2];
+    auto batch = ha::ReplayBatch::make(1, 3, 4);
+    batch.size = 1;
+    batch.obs = s;
+    batch.next_obs = s2;
+    batch.next_mask = next_mask;
+    batch.action[0] = 2;
+    batch.reward[0] = 0.5f;
+    std::vector<float> g(dqn.online().num_params());
+    const double e = q_sa - (0.5 + 0.9 * q_next);
+    EXPECT_NEAR(dqn.loss_and_gradient(batch, g), 0.5 * e * e, 1e-5 * (1 + e * e)) << "double_dqn=" << double_dqn;
+    batch.done[0] = 1;
+    const double e_done = q_sa - 0.5;
+    EXPECT_NEAR(dqn.loss_and_gradient(batch, g), 0.5 * e_done * e_done, 1e-5 * (1 + e_done * e_done));
+    batch.done[0] = 0;
+    batch.next_mask = {0, 0, 0, 0};  // nothing allowed next: treated as terminal
+    EXPECT_NEAR(dqn.loss_and_gradient(batch, g), 0.5 * e_done * e_done, 1e-5 * (1 + e_done * e_done));
+  }
+}
