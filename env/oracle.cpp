@@ -123,7 +123,8 @@ void Oracle::compute_base(const Conditions& cond) noexcept {
   const int U = t_.num_units;
   std::fill(base_.begin(), base_.end(), kInf);
   base_lo_ = kInf;
-  double base_hi = -kInf;
+  double& base_hi = base_hi_;
+  base_hi = -kInf;
   std::array<int, kMaxUnits> d{};
   for (int c = 0; c < combos_; ++c) {
     bool allowed = true;
@@ -175,40 +176,75 @@ Status Oracle::query(const Conditions& cond, OracleResult* out) noexcept {
   overflow_ = false;
   leaves_ = 0;
 
+  // Phase 0 (flat out, or when phase 1 finds nothing): the smallest bottleneck T*.
+  double t_star = -1;
+  auto bottleneck = [&]() {
+    use_L_ = use_T_ = use_budget_ = false;
+    budget_ = l_max_ = 0;
+    search(Mode::kBottleneck, false);
+    t_star = have_best_ ? best_obj_ : kInf;
+  };
   // Phase 1: least energy among configurations meeting every set constraint.
+  bool seeded = false;
+  double seed_obj = kInf;
+  policies::Config seed{};
+  if (cond.target_fps <= 0) {
+    // Flat out, the (S, T) label sets are wide and the bound needs an incumbent: seed it with
+    // the least-energy configs whose stages fit tau in {1, 1.5, 2.5} x T* (cheap, one label
+    // per cell), evaluated as they really run (flat out).
+    bottleneck();
+    if (!(t_star < kInf)) return Error(StatusCode::kUnavailable, "oracle: no unit can run the model under these conditions");
+    for (double f : {1.0, 1.5, 2.5}) {
+      F_ = 1000.0 / (t_star * f);
+      t_lim_ = t_star * f * (1 + 1e-9);
+      search(Mode::kEnergy, false);
+      if (!have_best_) continue;
+      const OracleEval e = evaluate_config(t_, cond, best_);
+      const bool ok = e.valid && (cond.max_latency_ms <= 0 || e.latency_ms <= cond.max_latency_ms) &&
+                      (cond.power_budget_mw <= 0 || e.power_mw <= cond.power_budget_mw);
+      if (ok && e.energy_mj < seed_obj) seed_obj = e.energy_mj, seed = best_, seeded = true;
+    }
+  }
   F_ = cond.target_fps;
   t_lim_ = F_ > 0 ? 1000.0 / F_ * (1 + 1e-12) : kInf;
+  budget_ = cond.power_budget_mw;
   l_max_ = cond.max_latency_ms;
   use_L_ = l_max_ > 0;
   use_T_ = F_ <= 0;
   use_budget_ = F_ <= 0 && budget_ > 0;
-  search(Mode::kEnergy);
+  if (seeded) {
+    have_best_ = true;
+    best_obj_ = seed_obj * (1 + 1e-12);  // the search may re-find it (same config, rounding)
+    best_ = seed;
+  }
+  search(Mode::kEnergy, seeded);
   if (have_best_) {
     finish(cond, out);
     out->feasible = true;
     return Status::Ok();
   }
-  // Phase 2: nothing qualifies. Smallest bottleneck T* over all configurations ...
-  use_L_ = use_T_ = use_budget_ = false;
-  budget_ = l_max_ = 0;
-  search(Mode::kBottleneck);
-  if (!have_best_) return Error(StatusCode::kUnavailable, "oracle: no unit can run the model under these conditions");
+  // Phase 2: nothing qualifies. T* (if not known yet) ...
+  if (t_star < 0) bottleneck();
+  if (!(t_star < kInf)) return Error(StatusCode::kUnavailable, "oracle: no unit can run the model under these conditions");
   // ... then the least energy among configurations running that fast. They deliver the
   // target when T* meets it (the failed constraint was latency or power), else 1000 / T*.
-  const double t_star = best_obj_;
+  use_L_ = use_T_ = use_budget_ = false;
+  budget_ = l_max_ = 0;
   const bool target_met = cond.target_fps > 0 && t_star <= 1000.0 / cond.target_fps * (1 + 1e-12);
   F_ = target_met ? cond.target_fps : (t_star > 0 ? 1000.0 / t_star : 0);
   t_lim_ = t_star * (1 + 1e-9);
-  search(Mode::kEnergy);
+  search(Mode::kEnergy, false);
   finish(cond, out);
   out->feasible = false;
   return Status::Ok();
 }
 
-void Oracle::search(Mode mode) noexcept {
+void Oracle::search(Mode mode, bool keep_incumbent) noexcept {
   mode_ = mode;
-  have_best_ = false;
-  best_obj_ = kInf;
+  if (!keep_incumbent) {
+    have_best_ = false;
+    best_obj_ = kInf;
+  }
   if (mode == Mode::kBottleneck) t_lim_ = kInf;
   for (const Order& o : orders_) {
     bool ok = true;
@@ -302,7 +338,11 @@ void Oracle::dfs(int s) noexcept {
 bool Oracle::dominates(const Label& a, const Label& b) const noexcept {
   if (mode_ == Mode::kBottleneck) return a.T <= b.T;
   if (a.S > b.S) return false;
-  if (use_T_ && a.T > b.T) return false;
+  // Target 0: the objective base P + S (P = final bottleneck) grows with P at a slope of at
+  // most base_hi, so a slower a still wins for every completion if its S is lower by
+  // base_hi (T_a - T_b). With a budget (ratio constraint) T itself must be no worse.
+  if (use_T_ && !use_budget_ && a.T > b.T && a.S > b.S - base_hi_ * (a.T - b.T)) return false;
+  if (use_T_ && use_budget_ && a.T > b.T) return false;
   if (use_L_ && a.L > b.L) return false;
   // Target 0 with a budget: power = base + S / T must stay <= budget, i.e. S - c T <= 0 with
   // c = budget - base. a can replace b for every completion iff also S_a - c T_a <= S_b - c T_b,
@@ -369,6 +409,14 @@ Oracle::Label Oracle::extend(const Label& prev, const StageAdj& a, double t, int
   return l;
 }
 
+// Longest useful stage: the fps target's period; flat out, also incumbent * 1000 / base_lo,
+// because a bottleneck T costs at least base_lo T / 1000 mJ per frame (when S >= 0).
+double Oracle::stage_limit(bool bounded) const noexcept {
+  if (mode_ == Mode::kBottleneck) return best_obj_;
+  if (F_ <= 0 && bounded && have_best_ && base_lo_ > 0) return std::min(t_lim_, best_obj_ * 1000.0 / base_lo_);
+  return t_lim_;
+}
+
 void Oracle::build_level(int s, int key) noexcept {
   const int n = t_.num_blocks, k = order_->len;
   const int u = order_->unit[static_cast<size_t>(s)];
@@ -376,8 +424,10 @@ void Oracle::build_level(int s, int key) noexcept {
   const double* p = t_.prefix(key);
   const double slow = cond_->unit[static_cast<size_t>(u)].slowdown;
   const StageAdj adj = stage_adj(u, key);
-  const double lim = mode_ == Mode::kBottleneck ? best_obj_ : t_lim_;
   const Label start{0, 0, 0, 0, 0, {}};
+  // Later stages only add energy (base >= its minimum) unless D' < 0 or hosts are tracked.
+  const bool bounded = !negative_ && n_tracked_ == 0;
+  const double lim = stage_limit(bounded);
   level_lb_ = kInf;
   // Stage s ends at j: j in [s+1, n-(k-1-s)]; stage s-1 ends at i in [s, j-1].
   for (int j = s + 1; j <= n - (k - 1 - s); ++j) {
@@ -385,6 +435,7 @@ void Oracle::build_level(int s, int key) noexcept {
     if (s == 0) {  // the first stage starts at block 0 and receives nothing
       const double t = slow * (p[j] - p[0]);
       const Label l = extend(start, adj, t, 0, 0);
+      if (bounded && bound(l) >= best_obj_) continue;
       if (t <= lim && insert(0, j, l)) level_lb_ = std::min(level_lb_, bound(l));
       continue;
     }
@@ -398,6 +449,7 @@ void Oracle::build_level(int s, int key) noexcept {
       for (int q = 0; q < pn; ++q) {
         const Label l = extend(prev[q], adj, t, i, q);
         if (use_L_ && l.L > l_max_) continue;
+        if (bounded && bound(l) >= best_obj_) continue;  // cannot beat the incumbent
         if (insert(s, j, l)) level_lb_ = std::min(level_lb_, bound(l));
       }
     }
@@ -424,7 +476,7 @@ void Oracle::leaf(int key) noexcept {
   const StageAdj adj = stage_adj(u, key);
   const int prev_unit = k > 1 ? order_->unit[static_cast<size_t>(k - 2)] : 0;
   const Label start{0, 0, 0, 0, 0, {}};
-  const double lim = mode_ == Mode::kBottleneck ? best_obj_ : t_lim_;
+  const double lim = stage_limit(!negative_ && n_tracked_ == 0);
   for (int i = (k == 1 ? 0 : n - 1); i >= k - 1; --i) {
     const double c = slow * (p[n] - p[i]);
     if (c > lim) break;

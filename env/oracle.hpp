@@ -73,7 +73,7 @@ class Oracle {
   Status prepare(const Options& options);
   void compute_base(const Conditions& cond) noexcept;
   void compute_stage_power(const Conditions& cond) noexcept;
-  void search(Mode mode) noexcept;
+  void search(Mode mode, bool keep_incumbent) noexcept;
   void search_hosts(const Order& o, int stage) noexcept;
   void dfs(int s) noexcept;
   void choose_tracked(const Order& o) noexcept;
@@ -85,6 +85,7 @@ class Oracle {
   };
   StageAdj stage_adj(int u, int key) const noexcept;
   Label extend(const Label& prev, const StageAdj& a, double t, int i, int q) const noexcept;
+  double stage_limit(bool bounded) const noexcept;
   void build_level(int s, int key) noexcept;
   void leaf(int key) noexcept;
   bool insert(int s, int j, const Label& l) noexcept;
@@ -112,7 +113,7 @@ class Oracle {
   const Order* order_ = nullptr;
   std::uint32_t mask_ = 0;
   Mode mode_ = Mode::kEnergy;
-  double F_ = 0, t_lim_ = 0, l_max_ = 0, budget_ = 0, c_lo_ = 0, c_hi_ = 0, base_lo_ = 0;
+  double F_ = 0, t_lim_ = 0, l_max_ = 0, budget_ = 0, c_lo_ = 0, c_hi_ = 0, base_lo_ = 0, base_hi_ = 0;
   bool use_T_ = false, use_L_ = false, use_budget_ = false, overflow_ = false, negative_ = false;
   int n_tracked_ = 0;
   std::array<int, kMaxUnits> slot_{};            // tracked slot of a unit, -1 = not tracked
