@@ -1,38 +1,37 @@
 // LinuxPlatform::read() and to_samples() allocate nothing after create().
 //
-// How: this file interposes malloc/calloc/realloc (glibc exports __libc_malloc & co.) and counts
-// calls made from the measuring thread; operator new ends in malloc. The definitions are weak so
-// that another test of this binary may interpose too without a link clash; if theirs wins, the
-// canary below sees no count and these tests skip instead of proving nothing.
+// How: this file replaces the global operator new / new[] with versions that count calls made
+// from the measuring thread (our code allocates only through new: std::string, std::vector).
+// malloc itself is interposed by test_executor.cpp in this binary, so we count one level up.
+// The definitions are weak so a later replacement elsewhere in the binary cannot clash at link
+// time; if one wins, the canary below sees no count and these tests skip instead of proving nothing.
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstdlib>
+#include <new>
 #include <vector>
 
 #include "runtime/linux_samples.hpp"
 #include "tests/runtime/fake_tree.hpp"
 
-extern "C" void* __libc_malloc(std::size_t);
-extern "C" void* __libc_calloc(std::size_t, std::size_t);
-extern "C" void* __libc_realloc(void*, std::size_t);
-
 namespace {
 thread_local long t_allocs = 0;
 void* volatile g_sink = nullptr;
+
+void* counted_new(std::size_t n) {
+  ++t_allocs;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
 }  // namespace
 
-extern "C" __attribute__((weak)) void* malloc(std::size_t n) {
-  ++t_allocs;
-  return __libc_malloc(n);
-}
-extern "C" __attribute__((weak)) void* calloc(std::size_t n, std::size_t s) {
-  ++t_allocs;
-  return __libc_calloc(n, s);
-}
-extern "C" __attribute__((weak)) void* realloc(void* p, std::size_t n) {
-  ++t_allocs;
-  return __libc_realloc(p, n);
-}
+__attribute__((weak)) void* operator new(std::size_t n) { return counted_new(n); }
+__attribute__((weak)) void* operator new[](std::size_t n) { return counted_new(n); }
+__attribute__((weak)) void operator delete(void* p) noexcept { std::free(p); }
+__attribute__((weak)) void operator delete[](void* p) noexcept { std::free(p); }
+__attribute__((weak)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+__attribute__((weak)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace hetsched::runtime {
 namespace {
