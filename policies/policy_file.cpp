@@ -229,15 +229,20 @@ Result<PolicyFile> decode_policy(std::string_view bytes, const std::string& sour
       return in.err("layer_sizes[" + std::to_string(i) + "] is not a width in 1.." + std::to_string(kMlpMaxWidth));
     mo.layer_sizes.push_back(static_cast<int>(e.via.u64));
   }
-  auto mlp = Mlp::create(mo);
-  if (!mlp.ok()) return in.err(mlp.status().message());
-  pf.mlp = std::move(*mlp);
+  if (Status s = validate(mo); !s.ok()) return in.err(s.message());
   auto weights = in.field("weights", msgpack::type::BIN, "bin");
   if (!weights.ok()) return weights.status();
-  const std::size_t want = pf.mlp.num_params() * sizeof(float);
+  // Compare sizes before Mlp::create allocates: a forged file must not make us allocate 1 GiB.
+  std::size_t want = 0;
+  for (std::size_t l = 0; l + 1 < mo.layer_sizes.size(); ++l)
+    want += (static_cast<std::size_t>(mo.layer_sizes[l]) + 1) * static_cast<std::size_t>(mo.layer_sizes[l + 1]);
+  want *= sizeof(float);
   if ((*weights)->via.bin.size != want)
     return in.err("weights hold " + std::to_string((*weights)->via.bin.size) + " bytes, layer_sizes need " +
                   std::to_string(want));
+  auto mlp = Mlp::create(mo);
+  if (!mlp.ok()) return in.err(mlp.status().message());
+  pf.mlp = std::move(*mlp);
   std::memcpy(pf.mlp.params().data(), (*weights)->via.bin.ptr, want);
   for (std::size_t i = 0; i < pf.mlp.num_params(); ++i)
     if (!std::isfinite(pf.mlp.params()[i])) return in.err("weight " + std::to_string(i) + " is not finite");

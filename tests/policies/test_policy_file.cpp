@@ -185,3 +185,52 @@ TEST(PolicyFile, SaveToAnUnwritablePlaceFailsCleanly) {
   EXPECT_TRUE(contains(s.message(), "/nonexistent_dir_hetsched/x.hpol"));
   EXPECT_FALSE(hp::save_policy_file(temp_path("empty_net.hpol"), hp::Mlp(), kSchema, {}).ok());
 }
+
+// A file with a valid checksum whose contents disagree (a writer bug or a forged file):
+// refused by the structure checks, and huge layer sizes are refused before any allocation.
+TEST(PolicyFile, ConsistentChecksumButInconsistentContentIsRefused) {
+  auto forge = [](const std::vector<int>& sizes, std::size_t weight_bytes, const std::string& platform) {
+    msgpack::sbuffer payload;
+    msgpack::packer<msgpack::sbuffer> pk(&payload);
+    pk.pack_map(10);
+    const hp::PolicySchema schema{platform, kSchema.model, kSchema.action_space, 3};
+    pk.pack(std::string("schema_hash")), pk.pack(hp::schema_hash(kSchema));  // hash of kSchema
+    pk.pack(std::string("platform")), pk.pack(schema.platform);
+    pk.pack(std::string("model")), pk.pack(schema.model);
+    pk.pack(std::string("action_space")), pk.pack(schema.action_space);
+    pk.pack(std::string("obs_schema_version")), pk.pack(3);
+    pk.pack(std::string("layer_sizes")), pk.pack(sizes);
+    pk.pack(std::string("hidden_activation")), pk.pack(std::string("relu"));
+    pk.pack(std::string("output_activation")), pk.pack(std::string("identity"));
+    const std::string w(weight_bytes, '\0');
+    pk.pack(std::string("weights")), pk.pack_bin(static_cast<std::uint32_t>(w.size())),
+        pk.pack_bin_body(w.data(), static_cast<std::uint32_t>(w.size()));
+    pk.pack(std::string("metadata")), pk.pack_map(0);
+    msgpack::sbuffer file;
+    msgpack::packer<msgpack::sbuffer> po(&file);
+    po.pack_map(4);
+    po.pack(std::string("magic")), po.pack(std::string(hp::kPolicyMagic));
+    po.pack(std::string("format_version")), po.pack(hp::kPolicyFormatVersion);
+    po.pack(std::string("checksum")), po.pack(hp::fnv1a64(payload.data(), payload.size()));
+    po.pack(std::string("payload")), po.pack_bin(static_cast<std::uint32_t>(payload.size())),
+        po.pack_bin_body(payload.data(), static_cast<std::uint32_t>(payload.size()));
+    return std::string(file.data(), file.size());
+  };
+  // Sanity: the forger makes acceptable files when everything agrees.
+  const std::size_t ok_bytes = (3 * 4 + 4 + 4 * 2 + 2) * sizeof(float);
+  ASSERT_TRUE(hp::decode_policy(forge({3, 4, 2}, ok_bytes, kSchema.platform), "forged.hpol").ok());
+  auto wrong_size = hp::decode_policy(forge({3, 4, 2}, ok_bytes - 4, kSchema.platform), "forged.hpol");
+  ASSERT_FALSE(wrong_size.ok());
+  EXPECT_TRUE(contains(wrong_size.status().message(), "weights hold 100 bytes, layer_sizes need 104"))
+      << wrong_size.status().message();
+  // 17 layers of 4096 would need 1 GiB: refused on the size comparison, nothing allocated.
+  auto huge = hp::decode_policy(forge(std::vector<int>(17, 4096), 16, kSchema.platform), "forged.hpol");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_TRUE(contains(huge.status().message(), "layer_sizes need")) << huge.status().message();
+  auto too_wide = hp::decode_policy(forge({3, 5000, 2}, 16, kSchema.platform), "forged.hpol");
+  ASSERT_FALSE(too_wide.ok());
+  EXPECT_TRUE(contains(too_wide.status().message(), "layer_sizes[1]")) << too_wide.status().message();
+  auto bad_hash = hp::decode_policy(forge({3, 4, 2}, ok_bytes, "vim3"), "forged.hpol");
+  ASSERT_FALSE(bad_hash.ok());
+  EXPECT_TRUE(contains(bad_hash.status().message(), "schema_hash")) << bad_hash.status().message();
+}
