@@ -102,7 +102,12 @@ Result<TraceReader> TraceReader::open(const std::string& path) {
   std::vector<char> bytes;
   char buf[1 << 16];
   std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    bytes.insert(bytes.end(), buf, buf + n);
+    // Check the magic as soon as it is in: `trace info /dev/zero` must fail, not read forever.
+    const std::size_t m = std::min<std::size_t>(bytes.size(), 8);
+    if (std::memcmp(bytes.data(), kTraceMagic.data(), m) != 0) break;
+  }
   const bool failed = std::ferror(f) != 0;
   const int err = errno;
   std::fclose(f);

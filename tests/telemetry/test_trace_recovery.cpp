@@ -169,6 +169,10 @@ TEST(TraceOpenErrors, NotATraceEmptyMissingDirectory) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
 
+  r = TraceReader::open("/dev/zero");  // endless input: rejected by its first bytes, no hang
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "/dev/zero: not a hetsched trace (bad magic)");
+
   r = TraceReader::open(::testing::TempDir());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kIoError);

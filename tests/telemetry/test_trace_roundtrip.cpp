@@ -50,6 +50,42 @@ TEST(TraceRoundTrip, EveryRecordAndHeaderFieldSurvives) {
   EXPECT_TRUE(r->report().clean_end);
   EXPECT_FALSE(r->report().damaged());
   EXPECT_EQ(r->report().chunks_ok, stats.chunks);
+
+  // summarize() totals the same file independently.
+  auto again = TraceReader::open(path);
+  ASSERT_TRUE(again.ok());
+  const TraceSummary sum = summarize(*again);
+  EXPECT_EQ(sum.samples, 5000u);
+  for (std::size_t k = 0; k < kSampleKindCount; ++k)  // 5000 samples cycle through 9 kinds
+    EXPECT_EQ(sum.samples_per_kind[k], 5000 / kSampleKindCount + (k < 5000 % kSampleKindCount ? 1 : 0)) << k;
+  EXPECT_EQ(sum.events, in.events.size());
+  EXPECT_EQ(sum.events_per_kind[1], 25u);  // event i/50 has kind (i/50) % 4: 100 events, 25 each
+  EXPECT_EQ(sum.decisions, in.decisions.size());
+  EXPECT_EQ(sum.dropped_samples, 3u);
+  EXPECT_EQ(sum.missing_chunks, 0u);
+  EXPECT_EQ(sum.first_t_ns, -5);
+  EXPECT_EQ(sum.last_t_ns, 4999LL * 1'000'000 - 5);
+}
+
+TEST(TraceSummaryTest, CountsChunksLostInTheMiddle) {
+  const std::string path = temp_path("gap.trace");
+  write_trace(path, make_records(1000), {.path = "", .chunk_samples = 100, .chunk_interval_ns = 0});
+  auto bytes = slurp(path);
+  auto r = TraceReader::from_bytes("gap", bytes);
+  ASSERT_TRUE(r.ok());
+  TraceChunk c;
+  std::vector<std::uint64_t> offsets;
+  while (r->next(c)) offsets.push_back(c.offset);
+  ASSERT_GE(offsets.size(), 6u);
+  bytes[offsets[3] + 30] ^= 0x40;  // damage chunks 3 and 4
+  bytes[offsets[4] + 30] ^= 0x40;
+  auto damaged = TraceReader::from_bytes("gap", bytes);
+  ASSERT_TRUE(damaged.ok());
+  const TraceSummary sum = summarize(*damaged);
+  EXPECT_EQ(sum.missing_chunks, 2u);
+  EXPECT_EQ(sum.samples, 800u);
+  EXPECT_EQ(sum.recovery.chunks_skipped, 2u);
+  EXPECT_TRUE(sum.recovery.clean_end);
 }
 
 TEST(TraceRoundTrip, ExtremeValuesAndEmptyTrace) {
