@@ -55,6 +55,11 @@ void read_core_topology(const std::string& cpu_root, int cpu, LinuxUnit* u) {
   const std::string dir = join(cpu_root, "cpu" + std::to_string(cpu));
   if (auto cap = read_int_file(join(dir, "cpu_capacity")); cap.ok() && *cap >= 0 && *cap <= 4096)
     u->cpu_capacity = static_cast<int>(*cap);
+  if (auto l = read_text(join(dir, "topology/core_siblings_list")); l.ok()) {
+    if (auto c = parse_cpu_list(*l, join(dir, "topology/core_siblings_list")); c.ok()) u->core_siblings = std::move(*c);
+  } else if (auto m = read_text(join(dir, "topology/core_siblings")); m.ok()) {
+    if (auto c = parse_cpu_mask(*m, join(dir, "topology/core_siblings")); c.ok()) u->core_siblings = std::move(*c);
+  }
   // Why the 65535 bound: kernels without cluster information report cluster_id as -1, shown
   // as 65535 on some versions (this VM); both mean "unknown".
   for (const char* f : {"topology/cluster_id", "topology/physical_package_id"}) {

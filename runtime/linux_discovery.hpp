@@ -45,6 +45,7 @@ struct LinuxUnit {
   std::int64_t hw_max_khz = 0;      // cpuinfo_max_freq / highest devfreq OPP; 0 = unknown
   int cpu_capacity = -1;            // cpuN/cpu_capacity of the first core (0..1024); -1 unknown
   int cluster_id = -1;              // cpuN/topology/cluster_id (else physical_package_id); -1 unknown
+  std::vector<int> core_siblings;   // cpuN/topology/core_siblings_list (else the core_siblings mask) of the first core
   std::string governor;             // scaling_governor / governor at discovery; "" when none
   std::vector<std::string> governors;  // available governors
   int zone = -1;                    // index into LinuxTopology::zones (platform mapping); -1 none

@@ -337,6 +337,30 @@ Result<std::vector<int>> parse_cpu_list(std::string_view text, std::string_view 
   return out;
 }
 
+Result<std::vector<int>> parse_cpu_mask(std::string_view text, std::string_view what) {
+  std::vector<int> out;
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  if (text.empty()) return out;
+  // Walk the digits from the least significant end: digit k (commas skipped) covers CPUs 4k..4k+3.
+  int bit = 0;
+  for (std::size_t i = text.size(); i-- > 0;) {
+    const char c = text[i];
+    if (c == ',') continue;
+    int v;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    else return Error(StatusCode::kCorrupt, std::string(what) + ": not a hex CPU mask: '" + std::string(text) + "'");
+    for (int b = 0; b < 4; ++b)
+      if (v & (1 << b)) out.push_back(bit + b);
+    bit += 4;
+    if (bit > 8192) return Error(StatusCode::kCorrupt, std::string(what) + ": CPU mask too long");
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Result<std::vector<std::int64_t>> parse_int_list(std::string_view text, std::string_view what) {
   std::vector<std::int64_t> out;
   for (std::string_view tok : tokens(text)) {

@@ -105,6 +105,9 @@ std::vector<std::string> list_dir(const std::string& dir, std::string_view prefi
 // CPU list in either kernel spelling: "0 1 2 3" (related_cpus) or "0-3,6" (online, *_list).
 // Errors name `what` and the offending token.
 Result<std::vector<int>> parse_cpu_list(std::string_view text, std::string_view what);
+// Hex CPU mask as in topology/core_siblings: "3", "0f", "00000000,000000ff" (32-bit groups,
+// most significant first). Errors name `what`.
+Result<std::vector<int>> parse_cpu_mask(std::string_view text, std::string_view what);
 // Whitespace-separated integers ("408000 600000 ..."); errors name `what` and the token.
 Result<std::vector<std::int64_t>> parse_int_list(std::string_view text, std::string_view what);
 

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -104,8 +105,13 @@ class FakeTree {
     put_sys(d + "scaling_available_governors", "conservative ondemand userspace powersave performance schedutil");
     put_sys(d + "scaling_driver", "cpufreq-dt");
     put_sys(d + "scaling_setspeed", "<unsupported>");
+    unsigned mask = 0;
+    for (int c : cpus) mask |= 1u << c;
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%02x", mask);
     for (int c : cpus) {
       const std::string cd = "devices/system/cpu/cpu" + std::to_string(c) + "/";
+      put_sys(cd + "topology/core_siblings", hex);  // mask form only: exercises the hex parser
       put_sys(cd + "cpu_capacity", std::to_string(capacity));
       put_sys(cd + "topology/cluster_id", std::to_string(cluster));
       put_sys(cd + "topology/physical_package_id", "0");
@@ -225,6 +231,7 @@ inline void make_vm(const FakeTree& t) {
     t.put_sys(cd + "cpu_capacity", "1024");
     t.put_sys(cd + "topology/cluster_id", "65535");
     t.put_sys(cd + "topology/physical_package_id", std::to_string(c));
+    t.put_sys(cd + "topology/core_siblings_list", "0-1");
   }
   std::filesystem::create_directories(t.sys() + "/devices/system/cpu/cpufreq");
   std::filesystem::create_directories(t.sys() + "/class/thermal");

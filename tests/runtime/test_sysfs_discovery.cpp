@@ -43,6 +43,8 @@ TEST(SysfsDiscovery, Rk3399ClustersGpuZonesAndIna226) {
   EXPECT_EQ(big.opps_khz.back(), 1800000);
   EXPECT_EQ(big.cpu_capacity, 1024);
   EXPECT_EQ(big.cluster_id, 1);
+  EXPECT_EQ(big.core_siblings, (std::vector<int>{4, 5}));  // from the hex mask "30"
+  EXPECT_EQ(little.core_siblings, (std::vector<int>{0, 1, 2, 3}));
 
   const LinuxUnit& gpu = topo.units[2];
   EXPECT_EQ(gpu.name, "gpu");
@@ -104,6 +106,7 @@ TEST(SysfsDiscovery, VmWithoutCpufreqGetsOneUnitPerOnlineCpu) {
   EXPECT_TRUE(r->units[0].opps_khz.empty());
   EXPECT_EQ(r->units[0].cpu_capacity, 1024);
   EXPECT_EQ(r->units[1].cluster_id, 1);  // cluster_id 65535 means unknown: package id used
+  EXPECT_EQ(r->units[1].core_siblings, (std::vector<int>{0, 1}));
   EXPECT_FALSE(r->has_cpufreq);
   EXPECT_FALSE(r->has_devfreq);
   EXPECT_TRUE(r->zones.empty());

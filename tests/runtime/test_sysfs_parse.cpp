@@ -44,6 +44,21 @@ TEST(SysfsParse, CpuListsInBothKernelSpellings) {
   }
 }
 
+TEST(SysfsParse, HexCpuMasks) {
+  auto a = parse_cpu_mask("0f\n", "core_siblings");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(*a, (std::vector<int>{0, 1, 2, 3}));
+  auto b = parse_cpu_mask("00000001,00000030", "core_siblings");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(*b, (std::vector<int>{4, 5, 32}));
+  auto c = parse_cpu_mask("0", "core_siblings");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->empty());
+  auto bad = parse_cpu_mask("0x3", "cpu2/topology/core_siblings");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("cpu2/topology/core_siblings"), std::string::npos);
+}
+
 TEST(SysfsParse, IntListNamesTheBadToken) {
   auto ok = parse_int_list("408000 600000 816000 \n", "f");
   ASSERT_TRUE(ok.ok());
