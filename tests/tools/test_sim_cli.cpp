@@ -1,0 +1,97 @@
+// End-to-end tests of `hetsched sim` through the real executable (HETSCHED_BINARY).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct SimRun {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+std::string tmp(const std::string& name) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return ::testing::TempDir() + "hetsched_sim_cli_" + info->name() + "_" + name;
+}
+
+SimRun sim(const std::string& args) {
+  const std::string out = tmp("stdout"), err = tmp("stderr");
+  const std::string cmd = std::string("'") + HETSCHED_BINARY + "' sim " + args + " >'" + out + "' 2>'" + err + "'";
+  const int st = std::system(cmd.c_str());
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
+}
+
+const std::string kSrc = HETSCHED_SOURCE_DIR;
+const std::string kSteady = "--scenario '" + kSrc + "/env/scenarios/steady.json'";
+const std::string kStatic = "--policy static:BBBBGGGGGNNNN:BL:5,7,4";
+const std::string kBoard = "--platform rockpi_n10 --model googlenet";
+
+TEST(SimCli, JsonHasExactlyTheMetricKeysPlusRunIdentity) {
+  const SimRun r = sim(kBoard + " " + kSteady + " " + kStatic + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const std::vector<std::string> keys = {"fps_mean", "qos_violation_pct", "energy_per_frame_mj", "avg_power_mw",
+                                         "peak_temp_c", "throttled_pct", "reconfigs", "frames", "dropped_frames",
+                                         "scenario", "policy", "platform", "model"};
+  EXPECT_EQ(j.size(), keys.size()) << r.out;
+  for (const auto& k : keys) EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["scenario"], "steady");
+  EXPECT_EQ(j["platform"], "rockpi_n10");
+  EXPECT_EQ(j["model"], "googlenet");
+  // steady.json: 60 s of a 10 FPS source: never more than 600 frames, and the metrics agree.
+  const double fps = j["fps_mean"].get<double>();
+  EXPECT_GT(fps, 5);
+  EXPECT_LE(fps, 10.0 + 1e-9);
+  EXPECT_NEAR(j["frames"].get<double>(), fps * 60, 1e-6);
+  EXPECT_LE(j["frames"].get<double>() + j["dropped_frames"].get<double>(), 600);
+  // Same seed: byte-identical output; another seed: different noise.
+  EXPECT_EQ(sim(kBoard + " " + kSteady + " " + kStatic + " --json").out, r.out);
+  EXPECT_NE(sim(kBoard + " " + kSteady + " " + kStatic + " --json --seed 2").out, r.out);
+}
+
+TEST(SimCli, TablePrintsEveryMetricAndOracleRuns) {
+  const SimRun r = sim(kBoard + " " + kSteady + " " + kStatic);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* k : {"fps_mean", "qos_violation_pct", "energy_per_frame_mj", "avg_power_mw", "peak_temp_c",
+                        "throttled_pct", "reconfigs", "frames", "dropped_frames"})
+    EXPECT_NE(r.out.find(k), std::string::npos) << k;
+  const SimRun o = sim(kBoard + " " + kSteady + " --policy oracle --json");
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_GT(nlohmann::json::parse(o.out)["frames"].get<int>(), 0);
+}
+
+TEST(SimCli, ErrorsExitOneForMissingThingsAndTwoForBadFlags) {
+  SimRun r = sim("--platform nosuch --model googlenet " + kSteady + " " + kStatic);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("nosuch"), std::string::npos) << r.err;
+  r = sim("--platform rockpi_n10 --model nosuchnet " + kSteady + " " + kStatic);
+  EXPECT_EQ(r.code, 1);
+  r = sim(kBoard + " --scenario /nonexistent.json " + kStatic);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("/nonexistent.json"), std::string::npos);
+  const std::string bad = tmp("bad.json");
+  std::ofstream(bad) << R"({"name":"b","duration_s":5,"decision_period_ms":100,"initial":{},"events":[{"t_s":1,"type":"quake"}]})";
+  r = sim(kBoard + " --scenario '" + bad + "' " + kStatic);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("events[0].type: unknown event type 'quake'"), std::string::npos) << r.err;
+  EXPECT_EQ(sim(kBoard + " " + kSteady + " --policy greedy").code, 2);
+  EXPECT_EQ(sim(kBoard + " " + kSteady + " --policy static:XYZ").code, 2);
+  EXPECT_EQ(sim(kBoard + " " + kSteady + " " + kStatic + " --frobnicate").code, 2);
+  EXPECT_EQ(sim(kBoard + " " + kStatic).code, 2);                       // no --scenario
+  EXPECT_EQ(sim(kSteady + " " + kStatic).code, 2);                       // no platform anywhere
+  EXPECT_EQ(sim(kBoard + " " + kSteady + " " + kStatic + " --seed x").code, 2);
+  EXPECT_EQ(sim("--help").code, 0);
+}
+
+}  // namespace
