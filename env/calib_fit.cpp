@@ -21,11 +21,9 @@ using policies::ModelDesc;
 using policies::PlatformDesc;
 using policies::UnitKind;
 
-namespace {
-
 // Least squares with optional non-negativity (drop negative coefficients and refit: a small
 // active-set NNLS that is enough for <= 10 features).
-Eigen::VectorXd lsq(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, bool nonneg, double ridge = 1e-9) {
+Eigen::VectorXd lsq(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, bool nonneg, double ridge) {
   const int n = static_cast<int>(X.cols());
   std::vector<bool> active(static_cast<size_t>(n), true);
   Eigen::VectorXd w = Eigen::VectorXd::Zero(n);
@@ -50,6 +48,8 @@ Eigen::VectorXd lsq(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, bool non
   }
   return w;
 }
+
+namespace {
 
 double x_power(const PlatformDesc& p, int u, int opp) {
   const auto& ud = p.units[static_cast<size_t>(u)];

@@ -139,7 +139,8 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
         bv(i) += (lambda * scale + 1e-9) * prior(i);
       }
       Eigen::VectorXd nt = A.ldlt().solve(bv);
-      for (int u = 0; u < U; ++u) nt(2 * u) = std::max(0.05, nt(2 * u));
+      // ka > 0, kb >= 0: a lower clock can never make a block faster (monotone in frequency).
+      for (int u = 0; u < U; ++u) nt(2 * u) = std::max(0.05, nt(2 * u)), nt(2 * u + 1) = std::max(0.0, nt(2 * u + 1));
       for (int i = SEG; i < nparam; ++i) nt(i) = std::max(0.0, nt(i));  // times are non-negative
       th = 0.5 * nt + 0.5 * th;  // damped: the bottleneck assignment changes between iterations
     }

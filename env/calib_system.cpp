@@ -81,6 +81,7 @@ std::pair<double, double> line_fit(const std::vector<std::pair<double, double>>&
   const double den = n * sxx - sx * sx;
   if (n < 2 || den < 1e-9 * n * n) return {sy / std::max(1.0, n), 0.0};
   const double kb = (n * sxy - sx * sy) / den;
+  if (kb < 0) return {sy / n, 0.0};  // monotone in frequency: never faster at a lower clock
   return {(sy - kb * sx) / n, kb};
 }
 
@@ -169,18 +170,15 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
     }
   }
   if (X.size() < static_cast<size_t>(ncol)) return Error(StatusCode::kCorrupt, "too few pipeline rows to fit board power");
-  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(ncol, ncol);
-  Eigen::VectorXd b = Eigen::VectorXd::Zero(ncol);
+  // Non-negative (dynamic and idle increments cannot be negative); rows weighted by 1/y
+  // because validation judges relative error.
+  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(static_cast<int>(X.size()), ncol);
+  Eigen::VectorXd yv(static_cast<int>(X.size()));
   for (size_t i = 0; i < X.size(); ++i) {
-    // Relative error is what validation judges: weight rows by 1/y.
-    const double w = 1.0 / (y[i] * y[i]);
-    for (auto [ci, vi] : X[i]) {
-      b(ci) += w * vi * y[i];
-      for (auto [cj, vj] : X[i]) A(ci, cj) += w * vi * vj;
-    }
+    for (auto [ci, vi] : X[i]) A(static_cast<int>(i), ci) = vi / y[i];
+    yv(static_cast<int>(i)) = 1.0;
   }
-  A.diagonal().array() += 1e-9 * A.diagonal().maxCoeff();
-  const Eigen::VectorXd wsol = A.ldlt().solve(b);
+  const Eigen::VectorXd wsol = lsq(A, yv, true, 1e-9);
   json pw = {{"base_mw", wsol(0)}, {"idle_mw", json::object()}, {"dyn_mw", json::object()},
              {"fit_rows", X.size()}, {"model", "base + idle_u[opp_u] + sum_u util_u * dyn_u[opp_u]"}};
   for (int u = 0; u < p.num_units(); ++u) {

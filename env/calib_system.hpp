@@ -7,12 +7,16 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
 #include "env/calib_fit.hpp"
 #include "env/cost_model.hpp"
 
 namespace hetsched::env {
+
+// Least squares with optional non-negativity (small active-set NNLS; env/calib_fit.cpp).
+Eigen::VectorXd lsq(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, bool nonneg, double ridge = 1e-9);
 
 // Loads each model once and builds its CostModel against one costs file.
 class CostModelCache {

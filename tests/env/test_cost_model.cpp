@@ -1,0 +1,138 @@
+// CostModel sanity on the shipped rockpi_n10 calibration: monotone in frequency, G/N depend on
+// the host cluster's frequency, transfers are free on the same unit, leakage/DVFS behave, and
+// predictions of a few measured rows fall within tolerance.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "env/calib_data.hpp"
+#include "env/cost_model.hpp"
+#include "policies/model.hpp"
+#include "policies/platform.hpp"
+
+using namespace hetsched;
+using env::CostModel;
+
+namespace {
+const std::string kDir = HETSCHED_SOURCE_DIR;
+
+CostModel make(const std::string& model, bool analytic = true) {
+  auto p = policies::load_platform_by_name(kDir, "rockpi_n10");
+  EXPECT_TRUE(p.ok()) << p.status().to_string();
+  auto m = policies::load_model_by_name(kDir, model);
+  EXPECT_TRUE(m.ok()) << m.status().to_string();
+  CostModel::Options o;
+  o.data_dir = kDir;
+  o.allow_analytic = analytic;
+  auto c = CostModel::create(*p, *m, o);
+  EXPECT_TRUE(c.ok()) << c.status().to_string();
+  return std::move(*c);
+}
+}  // namespace
+
+TEST(CostModel, MonotoneInOwnAndHostFrequency) {
+  for (const char* name : {"alexnet", "googlenet", "mobilenet_v1", "resnet50", "yolov3", "squeezenet"}) {
+    CostModel c = make(name);
+    const auto& p = c.platform();
+    const int L = p.unit_index('L'), B = p.unit_index('B'), G = p.unit_index('G'), N = p.unit_index('N');
+    for (int b = 0; b < c.model().num_blocks(); ++b) {
+      for (int u : {L, B}) {
+        for (int f = 1; f <= p.units[u].max_opp(); ++f)
+          EXPECT_LE(c.block_time_ms(b, u, f, 0), c.block_time_ms(b, u, f - 1, 0) * (1 + 1e-9)) << name << " block " << b;
+      }
+      for (int f = 1; f <= p.units[G].max_opp(); ++f)
+        EXPECT_LE(c.block_time_ms(b, G, f, B, 7), c.block_time_ms(b, G, f - 1, B, 7) * (1 + 1e-9));
+      for (int h = 1; h <= p.units[B].max_opp(); ++h) {
+        EXPECT_LE(c.block_time_ms(b, G, 4, B, h), c.block_time_ms(b, G, 4, B, h - 1) * (1 + 1e-9));
+        EXPECT_LE(c.block_time_ms(b, N, 0, B, h), c.block_time_ms(b, N, 0, B, h - 1) * (1 + 1e-9));
+      }
+      EXPECT_GT(c.block_time_ms(b, L, 0, 0), 0.0);
+    }
+  }
+}
+
+TEST(CostModel, HostClusterMatters) {
+  CostModel c = make("mobilenet_v1");
+  const auto& p = c.platform();
+  const int L = p.unit_index('L'), B = p.unit_index('B'), G = p.unit_index('G'), N = p.unit_index('N');
+  double g_lo = 0, g_hi = 0, n_l = 0, n_b = 0;
+  for (int b = 0; b < c.model().num_blocks(); ++b) {
+    g_lo += c.block_time_ms(b, G, 4, B, 0);
+    g_hi += c.block_time_ms(b, G, 4, B, 7);
+    n_l += c.block_time_ms(b, N, 0, L, 5) + c.segment_ms(N, L, 5);
+    n_b += c.block_time_ms(b, N, 0, B, 7) + c.segment_ms(N, B, 7);
+  }
+  EXPECT_GT(g_lo, g_hi * 1.02) << "the GPU's host (B) frequency changes GPU block time (measured: Freq_Host)";
+  EXPECT_GT(n_l, n_b) << "an NPU driven by the A53s is slower than by the A72s";
+  EXPECT_EQ(c.default_host(G), B);
+  EXPECT_EQ(c.default_host(L), -1);
+  EXPECT_EQ(c.segment_ms(L, -1, 0), 0.0);
+}
+
+TEST(CostModel, TransfersPowerAndDelays) {
+  CostModel c = make("googlenet");
+  const auto& p = c.platform();
+  const int L = p.unit_index('L'), B = p.unit_index('B'), G = p.unit_index('G');
+  for (int b = 0; b < c.model().num_blocks(); ++b)
+    for (int u = 0; u < p.num_units(); ++u) EXPECT_EQ(c.transfer_ms(b, u, u), 0.0);
+  EXPECT_GT(c.transfer_ms(0, B, G), 0.0);
+  // Power: idle grows with the OPPs, dynamic power grows with OPP and utilisation.
+  std::array<std::int8_t, policies::kMaxUnits> lo{}, hi{};
+  hi[L] = 5, hi[B] = 7, hi[G] = 4;
+  EXPECT_GT(c.idle_power_mw(hi, 25), c.idle_power_mw(lo, 25));
+  EXPECT_GT(c.dynamic_power_mw(B, 7, 1.0), c.dynamic_power_mw(B, 0, 1.0));
+  EXPECT_NEAR(c.dynamic_power_mw(B, 7, 0.5), 0.5 * c.dynamic_power_mw(B, 7, 1.0), 1e-9);
+  EXPECT_EQ(c.dynamic_power_mw(B, 7, 0.0), 0.0);
+  EXPECT_GT(c.block_power_mw(0, B, 7, 0), c.block_power_mw(0, B, 0, 0));
+  // Leakage: 0 at the calibration temperature (50 degC in the platform file), grows with T.
+  EXPECT_NEAR(c.leakage_power_mw(50), 0.0, 1e-9);
+  EXPECT_GT(c.leakage_power_mw(80), c.leakage_power_mw(60));
+  EXPECT_LT(c.leakage_power_mw(30), 0.0);
+  // DVFS: measured delays (dvfs_transition_delay.csv): raising L 408 -> 1416 MHz ~1.7 ms, lowering ~0.16 ms.
+  EXPECT_EQ(c.dvfs_delay_ms(L, 3, 3), 0.0);
+  EXPECT_NEAR(c.dvfs_delay_ms(L, 0, 5), 1.7023, 1e-3);
+  EXPECT_LT(c.dvfs_delay_ms(L, 5, 0), 0.5);
+  EXPECT_EQ(c.dvfs_delay_ms(p.unit_index('N'), 0, 0), 0.0);
+}
+
+TEST(CostModel, ProfiledVersusAnalytic) {
+  CostModel a = make("alexnet");
+  const int B = a.platform().unit_index('B'), N = a.platform().unit_index('N');
+  EXPECT_TRUE(a.profiled(0, B));
+  EXPECT_FALSE(a.profiled(0, N)) << "AlexNet has no NPU profile";
+  CostModel s = make("squeezenet");
+  for (int b = 0; b < s.model().num_blocks(); ++b) EXPECT_FALSE(s.profiled(b, B)) << "SqueezeNet is held out";
+  EXPECT_LT(s.block_time_ms(1, B, 7, 0), 1e6) << "predicted from op-level features";
+  CostModel s2 = make("squeezenet", /*analytic=*/false);
+  EXPECT_GE(s2.block_time_ms(1, B, 7, 0), 1e8) << "without the op-level predictor the block cannot run";
+  policies::Config c;
+  c.num_blocks = s2.model().num_blocks();
+  for (int b = 0; b < c.num_blocks; ++b) c.unit[b] = 'B';
+  c.freq_idx = {5, 7, 4, -1};
+  EXPECT_FALSE(env::predict_pipeline(s2, c).ok());
+  EXPECT_TRUE(env::predict_pipeline(s, c).ok());
+  EXPECT_FALSE(s.profiled(-1, B));
+  EXPECT_GE(s.block_time_ms(1000, B, 7, 0), 1e8);
+}
+
+// A few measured rows (held-back split, never fitted): whole-board numbers within tolerance.
+TEST(CostModel, PredictsMeasuredRows) {
+  CostModel g = make("googlenet");
+  const auto& p = g.platform();
+  // pipeline_googlenet_lbgn.csv: BBBBBBBBBBBBB, hosts B/L, 408/1200 MHz, 200 MHz GPU: 217.5 ms, 4588 mW.
+  auto c = env::pipeline_config(p, g.model(), "BBBBBBBBBBBBB", 'B', 'L', 408000, 1200000, 200000000);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  auto r = env::predict_pipeline(g, *c);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->fps, 4.5368, 4.5368 * 0.15);
+  EXPECT_NEAR(r->power_mw, 4588.5, 4588.5 * 0.08);
+  EXPECT_NEAR(r->energy_mj, r->power_mw / r->fps, 1e-9);
+  // eval_switch_lwdvfs_alex.csv row 0: GGLGBBLL at per-layer OPPs: 218.0 ms, 943.1 mJ.
+  CostModel a = make("alexnet");
+  auto s = env::switch_config(a.platform(), a.model(), "GGLGBBLL", "((3, 4), (1, 0), (3,), (3, 6), (7,), (1,), (4,), (2,))", "");
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  auto rs = env::predict_switch(a, *s);
+  ASSERT_TRUE(rs.ok());
+  EXPECT_NEAR(rs->latency_ms, 218.04, 218.04 * 0.10);
+  EXPECT_NEAR(rs->energy_mj, 943.1, 943.1 * 0.15);
+}
