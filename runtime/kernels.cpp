@@ -29,9 +29,22 @@ void valid_range(int in_w, int out_w, int stride, int pad, int k, int* lo, int* 
   if (*hi < *lo) *hi = *lo;
 }
 
-// col[(ci,ky,kx)][oy*out_w+ox] = in[ci][oy*s-p+ky][ox*s-p+kx], zero outside the input.
-void im2col(const ConvParams& p, int channels, const float* in, float* col) noexcept {
-  const std::int64_t n = std::int64_t{p.out_h} * p.out_w;
+// Rows of the im2col matrix built per GEMM call are capped at this many floats (4 MiB): the col
+// matrix of a whole YOLOv3-608 layer would be 288 x 304^2 floats = 106 MB, and a bounded chunk
+// of output rows also stays closer to the caches while barely changing the GEMM shape.
+constexpr std::int64_t kColBudgetFloats = std::int64_t{1} << 20;
+
+// Output rows per im2col chunk: as many as fit the budget, at least one.
+int rows_per_chunk(const ConvParams& p, std::int64_t k) noexcept {
+  const std::int64_t per_row = k * p.out_w;
+  return static_cast<int>(std::clamp<std::int64_t>(kColBudgetFloats / std::max<std::int64_t>(per_row, 1), 1,
+                                                       std::max(p.out_h, 1)));
+}
+
+// col[(ci,ky,kx)][(oy-oy0)*out_w+ox] = in[ci][oy*s-p+ky][ox*s-p+kx] for oy in [oy0, oy1), zero
+// outside the input.
+void im2col(const ConvParams& p, int channels, const float* in, int oy0, int oy1, float* col) noexcept {
+  const std::int64_t n = std::int64_t{oy1 - oy0} * p.out_w;
   for (int ci = 0; ci < channels; ++ci) {
     const float* plane = in + std::int64_t{ci} * p.in_h * p.in_w;
     for (int ky = 0; ky < p.kernel_h; ++ky) {
@@ -39,19 +52,20 @@ void im2col(const ConvParams& p, int channels, const float* in, float* col) noex
         float* row = col + ((std::int64_t{ci} * p.kernel_h + ky) * p.kernel_w + kx) * n;
         int lo = 0, hi = 0;
         valid_range(p.in_w, p.out_w, p.stride, p.pad, kx, &lo, &hi);
-        for (int oy = 0; oy < p.out_h; ++oy) {
-          float* dst = row + std::int64_t{oy} * p.out_w;
+        for (int oy = oy0; oy < oy1; ++oy) {
+          float* dst = row + std::int64_t{oy - oy0} * p.out_w;
           const int iy = oy * p.stride - p.pad + ky;
           if (iy < 0 || iy >= p.in_h) {
             std::fill(dst, dst + p.out_w, 0.0f);
             continue;
           }
-          const float* src = plane + std::int64_t{iy} * p.in_w - p.pad + kx;  // src[ox*stride] = input
+          const float* src = plane + std::int64_t{iy} * p.in_w;  // input column ix = ox*stride - pad + kx
+          const std::int64_t shift = kx - p.pad;
           std::fill(dst, dst + lo, 0.0f);
           if (p.stride == 1) {
-            std::memcpy(dst + lo, src + lo, sizeof(float) * static_cast<std::size_t>(hi - lo));
+            std::memcpy(dst + lo, src + lo + shift, sizeof(float) * static_cast<std::size_t>(hi - lo));
           } else {
-            for (int ox = lo; ox < hi; ++ox) dst[ox] = src[std::int64_t{ox} * p.stride];
+            for (int ox = lo; ox < hi; ++ox) dst[ox] = src[std::int64_t{ox} * p.stride + shift];
           }
           std::fill(dst + hi, dst + p.out_w, 0.0f);
         }
@@ -70,10 +84,10 @@ int conv_out_size(int in, int kernel, int stride, int pad) noexcept {
 
 std::int64_t conv2d_scratch_floats(const ConvParams& p) noexcept {
   if (is_depthwise(p) || p.groups <= 0) return 0;
-  const std::int64_t n = std::int64_t{p.out_h} * p.out_w;
   const std::int64_t k = std::int64_t{p.in_c / p.groups} * p.kernel_h * p.kernel_w;
-  const std::int64_t col = is_direct_1x1(p) ? 0 : align_floats(k * n);
-  return col + gemm_plan(p.out_c / p.groups, n, k).scratch_floats;
+  if (is_direct_1x1(p)) return gemm_plan(p.out_c / p.groups, std::int64_t{p.out_h} * p.out_w, k).scratch_floats;
+  const std::int64_t n = std::int64_t{rows_per_chunk(p, k)} * p.out_w;
+  return align_floats(k * n) + gemm_plan(p.out_c / p.groups, n, k).scratch_floats;
 }
 
 void conv2d(const ConvParams& p, const float* in, const float* weights, const float* bias, float* out,
@@ -82,20 +96,30 @@ void conv2d(const ConvParams& p, const float* in, const float* weights, const fl
   const int icg = p.in_c / p.groups, ocg = p.out_c / p.groups;
   const std::int64_t n = std::int64_t{p.out_h} * p.out_w;
   const std::int64_t k = std::int64_t{icg} * p.kernel_h * p.kernel_w;
-  const GemmPlan plan = gemm_plan(ocg, n, k);
-  const bool direct = is_direct_1x1(p);
-  float* col = scratch;
-  float* packing = scratch + (direct ? 0 : align_floats(k * n));
   // The GEMM accumulates, so start from the bias (saves a separate bias pass).
   for (int oc = 0; oc < p.out_c; ++oc) std::fill(out + oc * n, out + (oc + 1) * n, bias ? bias[oc] : 0.0f);
-  for (int g = 0; g < p.groups; ++g) {
-    const float* src = in + std::int64_t{g} * icg * p.in_h * p.in_w;
-    const float* b = src;
-    if (!direct) {
-      im2col(p, icg, src, col);
-      b = col;
+  if (is_direct_1x1(p)) {
+    // The input planes already are the k x n col matrix.
+    const GemmPlan plan = gemm_plan(ocg, n, k);
+    for (int g = 0; g < p.groups; ++g)
+      gemm_accumulate(plan, weights + g * ocg * k, k, in + g * k * n, n, out + g * ocg * n, n, scratch);
+  } else {
+    // out[:, chunk] = W_g x col(chunk) for chunks of output rows; C's leading dimension stays n.
+    const int rows = rows_per_chunk(p, k);
+    const GemmPlan full = gemm_plan(ocg, std::int64_t{rows} * p.out_w, k);
+    float* col = scratch;
+    float* packing = scratch + align_floats(k * full.n);
+    for (int g = 0; g < p.groups; ++g) {
+      const float* src = in + std::int64_t{g} * icg * p.in_h * p.in_w;
+      for (int oy0 = 0; oy0 < p.out_h; oy0 += rows) {
+        const int oy1 = std::min(oy0 + rows, p.out_h);
+        GemmPlan plan = full;  // blocks sized for a full chunk also serve the shorter last one
+        plan.n = std::int64_t{oy1 - oy0} * p.out_w;
+        im2col(p, icg, src, oy0, oy1, col);
+        gemm_accumulate(plan, weights + g * ocg * k, k, col, plan.n, out + g * ocg * n + std::int64_t{oy0} * p.out_w, n,
+                        packing);
+      }
     }
-    gemm_accumulate(plan, weights + g * ocg * k, k, b, n, out + g * ocg * n, n, packing);
   }
   activate(out, p.out_c * n, p.act, out);
 }

@@ -3,6 +3,8 @@
 // the pluggable-executor API and the registry.
 #include <gtest/gtest.h>
 
+#include <Eigen/Core>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -10,12 +12,40 @@
 #include <fstream>
 #include <random>
 #include <thread>
+#include <atomic>
 #include <vector>
 
 #include "hetsched/executor.hpp"
 #include "policies/model.hpp"
 #include "runtime/executor.hpp"
 #include "tests/runtime/executor_fixtures.hpp"
+
+// Allocation counting for the hot-path test: malloc/calloc/realloc of this test binary forward to
+// glibc and count only while the calling thread has set tl_count_allocs (operator new and Eigen's
+// aligned_malloc both end in malloc). Other tests and threads see plain glibc. Disabled under
+// sanitizers, which interpose malloc themselves.
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define HETSCHED_COUNT_ALLOCS 1
+extern "C" void* __libc_malloc(size_t);
+extern "C" void* __libc_calloc(size_t, size_t);
+extern "C" void* __libc_realloc(void*, size_t);
+namespace {
+thread_local bool tl_count_allocs = false;
+std::atomic<long> g_allocs{0};
+}  // namespace
+extern "C" void* malloc(size_t n) {
+  if (tl_count_allocs) g_allocs.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(n);
+}
+extern "C" void* calloc(size_t n, size_t m) {
+  if (tl_count_allocs) g_allocs.fetch_add(1, std::memory_order_relaxed);
+  return __libc_calloc(n, m);
+}
+extern "C" void* realloc(void* p, size_t n) {
+  if (tl_count_allocs) g_allocs.fetch_add(1, std::memory_order_relaxed);
+  return __libc_realloc(p, n);
+}
+#endif
 
 namespace hetsched::runtime {
 namespace {
@@ -139,6 +169,57 @@ TEST(Executor, RunBlockValidatesArguments) {
   ins[1].data = nullptr;
   EXPECT_EQ(run(3, ins, 2, out.views.data(), 1).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(e.value()->run_range(3, 3, in.views.data(), 2, out.views.data(), 1).code(), StatusCode::kOutOfRange);
+}
+
+TEST(Executor, HotPathDoesNotAllocate) {
+#ifndef HETSCHED_COUNT_ALLOCS
+  GTEST_SKIP() << "allocation counting needs glibc without sanitizers";
+#else
+  // Sanity: the counter sees allocations at all.
+  tl_count_allocs = true;
+  void* volatile probe = std::malloc(64);
+  tl_count_allocs = false;
+  std::free(probe);
+  ASSERT_EQ(g_allocs.exchange(0), 1);
+  // Positive control: a plain Eigen product of this size allocates its packing buffers, which
+  // is why the kernels hand Eigen preallocated ones (runtime/kernel_gemm.hpp).
+  {
+    Eigen::MatrixXf a = Eigen::MatrixXf::Ones(256, 576), b = Eigen::MatrixXf::Ones(576, 900), c(256, 900);
+    tl_count_allocs = true;
+    c.noalias() = a * b;
+    tl_count_allocs = false;
+    EXPECT_GT(g_allocs.exchange(0), 0);
+    EXPECT_EQ(c(0, 0), 576.0f);
+  }
+  // Conv layers big enough that a plain Eigen product would heap-allocate its packing buffers
+  // (> 128 KiB), a chunked im2col, and every other kernel of the two graphs.
+  ModelDesc big = make_model("big", {64, 70, 70}, {L("c", OpType::kConv, {}, 256, 3, 1, 1, OpType::kRelu),
+                                                   L("p", OpType::kMaxPool, {}, 0, 2, 2, 0),
+                                                   L("f", OpType::kFullyConnected, {}, 100)});
+  for (const ModelDesc& m : {chain_model(), graph_model(), big}) {
+    auto model = build(m);
+    ASSERT_TRUE(model);
+    auto e = EigenExecutor::create(model);
+    const BoundaryLayout& l = model->plan().layout;
+    std::vector<Boundary> bs;
+    for (int k = 0; k <= l.num_blocks(); ++k) bs.emplace_back(l, k);
+    for (int b = 0; b < l.num_blocks(); ++b) {
+      auto& in = bs[static_cast<size_t>(b)].views;
+      auto& out = bs[static_cast<size_t>(b) + 1].views;
+      tl_count_allocs = true;
+      const Status st = e.value()->run_block(b, in.data(), static_cast<int>(in.size()), out.data(), static_cast<int>(out.size()));
+      tl_count_allocs = false;
+      ASSERT_TRUE(st.ok());
+      EXPECT_EQ(g_allocs.exchange(0), 0) << m.name << " block " << b;
+    }
+    tl_count_allocs = true;
+    const Status st = e.value()->run_range(0, l.num_blocks(), bs[0].views.data(), static_cast<int>(bs[0].views.size()),
+                                           bs.back().views.data(), static_cast<int>(bs.back().views.size()));
+    tl_count_allocs = false;
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(g_allocs.exchange(0), 0) << m.name << " run_range";
+  }
+#endif
 }
 
 }  // namespace

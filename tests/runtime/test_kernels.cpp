@@ -59,6 +59,10 @@ TEST(Kernels, ConvMatchesReferenceOnLargeGemmWithSeveralCacheBlocks) {
   // K = 128*9 = 1152 and N = 900 exceed Eigen's kc/nc, so the packed panels are reused.
   check_conv({128, 30, 30, 96, 3, 1, 1, 1, Act::kRelu}, rng);
   check_conv({256, 14, 14, 200, 1, 1, 0, 1, Act::kNone}, rng);
+  // im2col larger than its 1M-float budget: built and multiplied in chunks of output rows
+  // (56 + 8 rows, and 59 + 2 rows with two groups).
+  check_conv({32, 64, 64, 16, 3, 1, 1, 1, Act::kNone}, rng);
+  check_conv({64, 61, 61, 8, 3, 1, 1, 2, Act::kRelu}, rng);
 }
 
 TEST(Kernels, ConvMatchesReferenceOnRandomConfigurations) {
