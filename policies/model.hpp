@@ -116,8 +116,16 @@ struct ModelDesc {
   const Grouping* grouping_with(int groups) const noexcept;
 };
 
+inline constexpr int kMaxModelDim = 1 << 16;              // bound on channels, height, width
+inline constexpr double kMaxModelElements = 4294967296.0;  // 2^32 elements per tensor
+
 // Parses and validates a model file; derives shapes, MACs and bytes. Errors name file and field.
 Result<ModelDesc> load_model(const std::string& path);
+// Checks the structure of a ModelDesc (inputs earlier than their consumer, add/concat shapes,
+// blocks tiling the layers, grouping ends) and (re)computes every derived field. load_model()
+// calls it; call it again after editing a model in code (e.g. another input size). Errors name
+// `path` (or the model name) and the field as spelled in the JSON.
+Status derive_model(ModelDesc* m);
 // Finds <data_dir>/env/models/*.json whose name or alias matches (case-insensitive).
 Result<ModelDesc> load_model_by_name(const std::string& data_dir, const std::string& name);
 std::vector<std::string> list_models(const std::string& data_dir);

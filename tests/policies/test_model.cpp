@@ -311,6 +311,29 @@ TEST(ModelFiles, MutatedFilesNeverCrashAndLoadedOnesAreConsistent) {
   std::remove(path.c_str());
 }
 
+TEST(ModelDerive, ReDerivesAnEditedModel) {
+  // Every conv output plane of MobileNet scales from 112..7 to 80..5 at 160x160, i.e. by
+  // exactly (5/7)^2; only the logits (on a 1x1 plane) keep their MACs.
+  ModelDesc m = load("mobilenet_v1");
+  const double logits = m.blocks.back().macs;
+  const double at224 = m.total_macs();
+  m.input.h = m.input.w = 160;
+  ASSERT_TRUE(derive_model(&m).ok());
+  EXPECT_EQ(shape(layer(m, "Conv2d_0")), "32x80x80");
+  EXPECT_EQ(shape(layer(m, "Conv2d_13_pointwise")), "1024x5x5");
+  EXPECT_NEAR(m.total_macs(), (at224 - logits) * 25.0 / 49.0 + logits, 1.0);
+  EXPECT_EQ(m.blocks[0].output_bytes, 4 * 32 * 80 * 80);
+
+  // Structural errors of a code-built model name the model when there is no file.
+  m.path.clear();
+  m.blocks[1].first_layer = 2;
+  Status st = derive_model(&m);
+  EXPECT_EQ(st.message(), "model mobilenet_v1: blocks[1].first: 2 but the previous block ended at layer 1 (blocks must cover all layers in order)");
+  m.blocks[1].first_layer = 1;
+  m.layers[5].inputs = {7};
+  EXPECT_EQ(derive_model(&m).message(), "model mobilenet_v1: layers[5].inputs[0]: refers to layer 7 which comes later");
+}
+
 TEST(ModelLookup, AliasesUsedByTheDataSets) {
   const std::pair<const char*, const char*> cases[] = {
       {"Google", "googlenet"},     {"google", "googlenet"},     {"GoogleNet", "googlenet"}, {"MobileV1", "mobilenet_v1"},
