@@ -17,6 +17,7 @@
 
 namespace hetsched::agent {
 
+// Called on the hot path (update/greedy are noexcept): must not throw and should not allocate.
 using StateFn = std::function<std::uint64_t(std::span<const float> observation)>;
 
 struct HashedBinsOptions {

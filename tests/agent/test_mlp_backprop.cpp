@@ -30,7 +30,9 @@ void expect_gradient_matches(std::span<float> params, std::span<const float> ana
     const double fd = (lp - lm) / (2.0 * h);
     const bool match = std::fabs(fd - analytic[k]) <= tol_abs + tol_rel * std::fabs(fd);
     ok += match;
-    if (min_fraction >= 1.0) EXPECT_TRUE(match) << "param " << k << ": analytic " << analytic[k] << " vs fd " << fd;
+    if (min_fraction >= 1.0) {
+      EXPECT_TRUE(match) << "param " << k << ": analytic " << analytic[k] << " vs fd " << fd;
+    }
   }
   EXPECT_GE(ok, min_fraction * static_cast<double>(params.size())) << ok << " of " << params.size();
 }

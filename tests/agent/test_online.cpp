@@ -184,7 +184,9 @@ TEST(SafeActor, WrappedLearnerNeverTakesAMaskedAction) {
     const int safe_action = hp::masked_argmax(std::vector<float>(static_cast<std::size_t>(b.arms), 0.0f), mask);
     const int a = safe.decide(b.obs(c), mask, b.arms, {.qos_collapse = collapse, .safe_action = safe_action});
     ASSERT_TRUE(a >= 0 && mask[static_cast<std::size_t>(a)]);
-    if (collapse) EXPECT_EQ(a, safe_action);
+    if (collapse) {
+      EXPECT_EQ(a, safe_action);
+    }
     (*agent)->observe({b.obs(c), a, b.reward(c, a, rng), b.obs(c), mask, true});
   }
   EXPECT_EQ(safe.counters().collapse_fallbacks, 200);
