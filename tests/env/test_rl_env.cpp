@@ -1,10 +1,26 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <memory>
 #include <vector>
 
 #include "env/rl_env.hpp"
+
+// Allocation counter for the "step is allocation-free" test: counts operator new calls made
+// by this thread while armed (replacing the global operator is the only portable hook).
+namespace {
+thread_local bool g_count_allocs = false;
+thread_local long g_allocs = 0;
+}  // namespace
+void* operator new(std::size_t n) {
+  if (g_count_allocs) ++g_allocs;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace hetsched::env::testing {
 // Hand-built platform and costs shared with test_sim.cpp (same binary).
@@ -88,6 +104,28 @@ TEST(RlEnv, InvalidActionIsPenalisedNotFatal) {
   const double ok = e.step(make_config("BBBGGG", {2, 2, 1})).reward;
   const double bad = e.step(make_config("BBB", {2, 2, 1})).reward;
   EXPECT_LT(bad, ok - 5);
+}
+
+TEST(RlEnv, StepDoesNotAllocate) {
+  auto e = make_env();
+  Scenario sc = make_scenario(30, 10, 45);  // hot enough to throttle: governor and DVFS paths run too
+  sc.events.push_back({5, EventType::kBackgroundLoad, 'B', 1, 0.5, 1, 0, 5});
+  sc.events.push_back({12, EventType::kTargetFps, 0, 0, 0, 1, 0, -1});
+  ASSERT_TRUE(e.reset(3, sc).ok());
+  const auto a = make_config("BBBGGG", {2, 2, 1}), b = make_config("LLBBGG", {2, 2, 1});
+  e.step(a);
+  g_count_allocs = true;  // the counter itself works: a heap string is seen
+  { std::vector<int> probe(100); EXPECT_EQ(probe.size(), 100u); }
+  g_count_allocs = false;
+  EXPECT_EQ(g_allocs, 1);
+  g_allocs = 0;
+  g_count_allocs = true;
+  int i = 0;
+  while (!e.last().done) e.step(++i % 37 < 20 ? a : b);  // reconfigurations and DVFS changes included
+  g_count_allocs = false;
+  EXPECT_EQ(g_allocs, 0);
+  EXPECT_GT(e.last().info.metrics.reconfigs, 5);
+  EXPECT_GT(e.last().info.metrics.throttled_pct, 0);
 }
 
 TEST(BatchedEnv, BatchedEqualsSequentialForAnyThreadCount) {
