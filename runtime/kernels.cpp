@@ -124,33 +124,64 @@ void conv2d(const ConvParams& p, const float* in, const float* weights, const fl
   activate(out, p.out_c * n, p.act, out);
 }
 
+namespace {
+
+// Adds one kernel row (k taps, weights w) of a depthwise convolution over input row s into output
+// row d. Interior columns [ilo, ihi), where every tap lies inside the input, run a fused k-tap
+// loop (k and stride are template constants for the common 3x3/5x5, so the taps unroll and the
+// ox loop vectorises); the few border columns go tap by tap with their own valid ranges.
+template <int K, int S>
+void dw_row(const float* s, const float* w, int k_rt, int s_rt, int in_w, int out_w, int pad, float* d) noexcept {
+  const int k = K > 0 ? K : k_rt, st = S > 0 ? S : s_rt;
+  int ilo = 0, ihi = 0, unused = 0;
+  valid_range(in_w, out_w, st, pad, 0, &ilo, &unused);      // tap 0 starts latest
+  valid_range(in_w, out_w, st, pad, k - 1, &unused, &ihi);  // tap k-1 ends earliest
+  if (ihi < ilo) ihi = ilo;
+  for (int kx = 0; kx < k; ++kx) {
+    int lo = 0, hi = 0;
+    valid_range(in_w, out_w, st, pad, kx, &lo, &hi);
+    const float wv = w[kx];
+    const std::int64_t shift = kx - pad;
+    for (int ox = lo; ox < std::min(hi, ilo); ++ox) d[ox] += wv * s[std::int64_t{ox} * st + shift];
+    for (int ox = std::max(lo, ihi); ox < hi; ++ox) d[ox] += wv * s[std::int64_t{ox} * st + shift];
+  }
+  for (int ox = ilo; ox < ihi; ++ox) {
+    const float* x = s + (std::int64_t{ox} * st - pad);
+    float acc = 0.0f;
+    for (int kx = 0; kx < k; ++kx) acc += w[kx] * x[kx];
+    d[ox] += acc;
+  }
+}
+
+using DwRowFn = void (*)(const float*, const float*, int, int, int, int, int, float*) noexcept;
+DwRowFn dw_row_for(int k, int stride) noexcept {
+  if (k == 3 && stride == 1) return dw_row<3, 1>;
+  if (k == 3 && stride == 2) return dw_row<3, 2>;
+  if (k == 5 && stride == 1) return dw_row<5, 1>;
+  if (k == 5 && stride == 2) return dw_row<5, 2>;
+  return dw_row<0, 0>;
+}
+
+}  // namespace
+
 void depthwise_conv2d(const ConvParams& p, const float* in, const float* weights, const float* bias,
                       float* out) noexcept {
   const std::int64_t in_plane = std::int64_t{p.in_h} * p.in_w;
   const std::int64_t out_plane = std::int64_t{p.out_h} * p.out_w;
+  const DwRowFn row = dw_row_for(p.kernel_w, p.stride);
   for (int c = 0; c < p.out_c; ++c) {
     const float* src = in + c * in_plane;
     float* dst = out + c * out_plane;
     const float* w = weights + std::int64_t{c} * p.kernel_h * p.kernel_w;
-    std::fill(dst, dst + out_plane, bias ? bias[c] : 0.0f);
-    // Tap-major order: one pass over the output plane per kernel tap keeps the inner loop
-    // unit-stride (vectorisable for stride 1) with no per-pixel bounds checks.
-    for (int ky = 0; ky < p.kernel_h; ++ky) {
-      for (int kx = 0; kx < p.kernel_w; ++kx) {
-        const float wv = w[ky * p.kernel_w + kx];
-        int lo = 0, hi = 0;
-        valid_range(p.in_w, p.out_w, p.stride, p.pad, kx, &lo, &hi);
-        for (int oy = 0; oy < p.out_h; ++oy) {
-          const int iy = oy * p.stride - p.pad + ky;
-          if (iy < 0 || iy >= p.in_h) continue;
-          const float* s = src + std::int64_t{iy} * p.in_w - p.pad + kx;
-          float* d = dst + std::int64_t{oy} * p.out_w;
-          if (p.stride == 1) {
-            for (int ox = lo; ox < hi; ++ox) d[ox] += wv * s[ox];
-          } else {
-            for (int ox = lo; ox < hi; ++ox) d[ox] += wv * s[std::int64_t{ox} * p.stride];
-          }
-        }
+    const float b = bias ? bias[c] : 0.0f;
+    // Row by row: the output row stays in L1 while the k input rows it needs stream past.
+    for (int oy = 0; oy < p.out_h; ++oy) {
+      float* d = dst + std::int64_t{oy} * p.out_w;
+      std::fill(d, d + p.out_w, b);
+      for (int ky = 0; ky < p.kernel_h; ++ky) {
+        const int iy = oy * p.stride - p.pad + ky;
+        if (iy < 0 || iy >= p.in_h) continue;
+        row(src + std::int64_t{iy} * p.in_w, w + ky * p.kernel_w, p.kernel_w, p.stride, p.in_w, p.out_w, p.pad, d);
       }
     }
   }

@@ -83,6 +83,8 @@ TEST(Kernels, DepthwiseMatchesReference) {
       {6, 7, 7, 6, 3, 1, 1, 6, Act::kRelu6},  {16, 12, 9, 16, 3, 2, 1, 16, Act::kRelu},
       {5, 13, 13, 5, 5, 2, 2, 5, Act::kNone}, {7, 4, 6, 7, 3, 3, 0, 7, Act::kLeakyRelu},
       {3, 2, 2, 3, 3, 1, 1, 3, Act::kNone},   {32, 28, 28, 32, 3, 1, 1, 32, Act::kRelu6},
+      {4, 11, 9, 4, 5, 1, 2, 4, Act::kNone},  {4, 3, 17, 4, 5, 1, 4, 4, Act::kNone},  // 5x5; pad > interior
+      {3, 10, 10, 3, 7, 2, 3, 3, Act::kNone}, {2, 1, 1, 2, 3, 2, 1, 2, Act::kNone},   // generic taps; 1x1 plane
   };
   for (const auto& c : cases) check_conv(c, rng);  // conv2d dispatches these to depthwise_conv2d
   // And the direct entry point.
