@@ -9,6 +9,10 @@
 // Missing facilities are not errors: a unit without cpufreq reads freq_khz as kUnavailable and
 // set_freq_khz() returns kUnavailable; the reasons are listed in notes(). A failed write returns
 // a Status naming the path and errno text and leaves the platform usable.
+//
+// Threads: one LinuxPlatform per sensing thread. read() keeps the /proc/stat baseline and the
+// last text of every attribute inside the object, so concurrent read()/set_freq_khz() calls on
+// the same object need the caller's lock.
 #pragma once
 
 #include <array>

@@ -72,7 +72,7 @@ void SysfsFile::close_fd() noexcept {
 
 Result<SysfsFile> SysfsFile::open_read(const std::string& path) {
   SysfsFile f;
-  f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (f.fd_ < 0) return errno_status(errno, "cannot open for reading", path);
   f.path_ = path;
   return f;
@@ -80,7 +80,7 @@ Result<SysfsFile> SysfsFile::open_read(const std::string& path) {
 
 Result<SysfsFile> SysfsFile::open_write(const std::string& path) {
   SysfsFile f;
-  f.fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  f.fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
   if (f.fd_ < 0) return errno_status(errno, "cannot open for writing", path);
   f.path_ = path;
   return f;
@@ -230,7 +230,7 @@ bool is_dir(const std::string& path) noexcept {
 }
 
 Result<std::string> read_text(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return errno_status(errno, "cannot open", path);
   std::string out;
   char buf[4096];

@@ -1,6 +1,8 @@
 // Parsers and the fd-cached attribute reader of the Linux sensing code.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
 
 #include "runtime/linux_proc_stat.hpp"
@@ -187,6 +189,27 @@ TEST(SysfsFile, OpenFailuresAreClassified) {
   std::int64_t v = 0;
   EXPECT_EQ(closed.read_int(0, 1, &v), ReadError::kUnavailable);
   EXPECT_EQ(closed.write_int(5).code(), StatusCode::kUnavailable);
+}
+
+TEST(SysfsFile, FifoNeverHangs) {
+  // Real sysfs has no FIFOs, but a wrong root might: opening and reading must not block.
+  FakeTree t;
+  const std::string fifo = t.sys() + "/temp";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto f = SysfsFile::open_read(fifo);
+  ASSERT_TRUE(f.ok()) << f.status().to_string();
+  std::int64_t v = 0;
+  EXPECT_EQ(f->read_int(0, 100, &v), ReadError::kIo);  // pread on a pipe: ESPIPE
+  EXPECT_FALSE(f->describe(ReadError::kIo, "m°C").empty());
+  auto text = read_text(fifo);
+  ASSERT_TRUE(text.ok());
+  EXPECT_TRUE(text->empty());
+  auto w = SysfsFile::open_write(fifo);  // `f` is a reader, so this opens without blocking
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->write_int(5).code(), StatusCode::kIoError);  // pwrite on a pipe: ESPIPE
+  *f = SysfsFile();  // close the only reader
+  w = SysfsFile::open_write(fifo);
+  EXPECT_FALSE(w.ok());  // no reader: ENXIO instead of blocking
 }
 
 TEST(SysfsFile, ListDirSortsNaturally) {
