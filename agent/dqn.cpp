@@ -102,7 +102,8 @@ float Dqn::loss_and_gradient(const ReplayBatch& b, std::span<float> grad) noexce
 
 float Dqn::update(const ReplayBatch& b) noexcept {
   const float loss = loss_and_gradient(b, grad_);
-  if (std::isnan(loss)) return loss;
+  // An infinite reward gives a finite (clamped) Huber gradient, but it is still garbage: refuse.
+  if (!std::isfinite(loss)) return std::numeric_limits<float>::quiet_NaN();
   Eigen::Map<Eigen::VectorXf> g(grad_.data(), static_cast<Eigen::Index>(grad_.size()));
   last_grad_norm_ = g.norm();
   if (!std::isfinite(last_grad_norm_)) return std::numeric_limits<float>::quiet_NaN();  // never poison the weights

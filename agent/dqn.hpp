@@ -50,7 +50,8 @@ class Dqn {
   static Result<Dqn> create(const DqnOptions& options);
 
   // One gradient step on batch (batch.size in 1..batch_size). Returns the mean Huber loss
-  // before the step, or NaN (and no change) if the batch has other dimensions or bad actions.
+  // before the step, or NaN (and no change) if the batch has other dimensions, bad actions or
+  // non-finite values (loss or gradient).
   float update(const ReplayBatch& batch) noexcept;
   // Loss and its gradient w.r.t. the online parameters for batch, without changing anything
   // (grad: num_params long; unclipped). NaN on a malformed batch. Used by update() and tests.

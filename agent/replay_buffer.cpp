@@ -1,6 +1,7 @@
 #include "agent/replay_buffer.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -70,8 +71,11 @@ bool ReplayBuffer::push(std::span<const float> obs, int action, float reward, st
   const auto d = static_cast<std::size_t>(options_.observation_size);
   const auto a = static_cast<std::size_t>(options_.num_actions);
   if (obs_.empty() || obs.size() != d || next_obs.size() != d || (!next_mask.empty() && next_mask.size() != a) ||
-      action < 0 || action >= options_.num_actions)
+      action < 0 || action >= options_.num_actions || !std::isfinite(reward))
     return false;
+  // One NaN in the buffer would turn every later minibatch that samples it into NaN updates.
+  for (std::size_t k = 0; k < d; ++k)
+    if (!std::isfinite(obs[k]) || !std::isfinite(next_obs[k])) return false;
   const auto i = static_cast<std::size_t>(head_);
   std::copy(obs.begin(), obs.end(), obs_.begin() + static_cast<std::ptrdiff_t>(i * d));
   std::copy(next_obs.begin(), next_obs.end(), next_obs_.begin() + static_cast<std::ptrdiff_t>(i * d));

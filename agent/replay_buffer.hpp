@@ -52,7 +52,7 @@ class ReplayBuffer {
   static Result<ReplayBuffer> create(const ReplayOptions& options);
 
   // Stores one transition. next_mask empty = every action allowed. Returns false (nothing
-  // stored) if a size is wrong or the action is out of range.
+  // stored) if a size is wrong, the action is out of range, or any value is not finite.
   bool push(std::span<const float> obs, int action, float reward, std::span<const float> next_obs,
             std::span<const std::uint8_t> next_mask, bool done) noexcept;
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "agent/dqn.hpp"
@@ -273,6 +274,8 @@ TEST(Dqn, MalformedBatchesChangeNothing) {
   auto nan_reward = ha::ReplayBatch::make(32, b.contexts, b.arms);
   nan_reward.size = 2;
   nan_reward.reward[0] = std::nanf("");
+  EXPECT_TRUE(std::isnan(dqn.update(nan_reward)));
+  nan_reward.reward[0] = std::numeric_limits<float>::infinity();
   EXPECT_TRUE(std::isnan(dqn.update(nan_reward)));
   EXPECT_EQ(dqn.online().checksum(), before);
   EXPECT_EQ(dqn.updates(), 0);

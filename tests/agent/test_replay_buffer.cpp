@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "agent/replay_buffer.hpp"
@@ -96,6 +97,10 @@ TEST(ReplayBuffer, BadInputIsRefused) {
   EXPECT_FALSE(r.push(o2, 3, 0, o2, {}, false));
   EXPECT_FALSE(r.push(o2, -1, 0, o2, {}, false));
   EXPECT_FALSE(r.push(o2, 0, 0, o2, std::vector<std::uint8_t>{1, 1}, false));
+  const std::vector<float> nan2 = {0, std::nanf("")};
+  EXPECT_FALSE(r.push(nan2, 0, 0, o2, {}, false));
+  EXPECT_FALSE(r.push(o2, 0, 0, nan2, {}, false));
+  EXPECT_FALSE(r.push(o2, 0, std::numeric_limits<float>::infinity(), o2, {}, false));
   EXPECT_EQ(r.size(), 0);
   ASSERT_TRUE(r.push(o2, 0, 0, o2, {}, false));
   EXPECT_FALSE(r.sample(9, &batch));
