@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "runtime/sysfs_file.hpp"
 
@@ -319,12 +320,19 @@ Status map_platform(const std::string& sysfs_root, const policies::PlatformDesc&
     topo->units.push_back(std::move(u));
   }
   if (!p.board_power_sensor.empty()) {
-    for (std::size_t i = 0; i < topo->power.size(); ++i)
-      if (topo->power[i].name == p.board_power_sensor ||
-          topo->power[i].name.rfind(p.board_power_sensor + ":", 0) == 0) {
+    // Platform files may describe the sensor in words ("INA260 in the board supply line ..."):
+    // the first word, case-insensitively, is matched against the hwmon chip name.
+    auto lower = [](std::string x) {
+      for (char& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return x;
+    };
+    const std::string want = p.board_power_sensor;
+    const std::string chip_word = lower(want.substr(0, want.find(' ')));
+    for (std::size_t i = 0; i < topo->power.size() && topo->board_power < 0; ++i) {
+      const std::string& n = topo->power[i].name;
+      if (n == want || n.rfind(want + ":", 0) == 0 || lower(n.substr(0, n.find(':'))) == chip_word)
         topo->board_power = static_cast<int>(i);
-        break;
-      }
+    }
     if (topo->board_power < 0)
       topo->notes.push_back("board power sensor '" + p.board_power_sensor + "' not present");
   }

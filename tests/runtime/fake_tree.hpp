@@ -166,16 +166,23 @@ inline const std::vector<long long> kRk3588Gpu = {300000000, 400000000, 50000000
 
 // RK3399 (mainline names): policy0 A53 cpus 0-3, policy4 A72 cpus 4-5, ff9a0000.gpu, dmc,
 // cpu-thermal/gpu-thermal, an INA226 on hwmon0 (power1_input in uW) and the cpu_thermal mirror.
-inline void make_rk3399(const FakeTree& t) {
+// bsp = true: the Rockchip BSP zones (soc-thermal 70/85/115 °C, gpu-thermal sensor only) and an
+// INA260 in the supply line, as on the Rock Pi N10 (RK3399Pro) of env/platforms/rockpi_n10.json.
+inline void make_rk3399(const FakeTree& t, bool bsp = false) {
   t.put_sys("devices/system/cpu/online", "0-5");
   t.put_sys("devices/system/cpu/possible", "0-5");
   t.add_policy(0, {0, 1, 2, 3}, kRk3399A53, 1416000, 381, 0);
   t.add_policy(4, {4, 5}, kRk3399A72, 1800000, 1024, 1);
   t.add_devfreq("ff9a0000.gpu", kRk3399Gpu, 800000000, "37@800000000Hz");
   t.add_devfreq("dmc", {200000000, 800000000}, 800000000);
-  t.add_zone(0, "cpu-thermal", 45000, {{70000, "passive"}, {75000, "passive"}, {95000, "critical"}});
-  t.add_zone(1, "gpu-thermal", 43500, {{75000, "passive"}, {95000, "critical"}});
-  t.put_sys("class/hwmon/hwmon0/name", "ina226");
+  if (bsp) {
+    t.add_zone(0, "soc-thermal", 45000, {{70000, "passive"}, {85000, "passive"}, {115000, "critical"}});
+    t.add_zone(1, "gpu-thermal", 43500, {});
+  } else {
+    t.add_zone(0, "cpu-thermal", 45000, {{70000, "passive"}, {75000, "passive"}, {95000, "critical"}});
+    t.add_zone(1, "gpu-thermal", 43500, {{75000, "passive"}, {95000, "critical"}});
+  }
+  t.put_sys("class/hwmon/hwmon0/name", bsp ? "ina260" : "ina226");
   t.put_sys("class/hwmon/hwmon0/in0_input", "2");        // shunt voltage, mV
   t.put_sys("class/hwmon/hwmon0/in1_input", "5104");     // bus voltage, mV
   t.put_sys("class/hwmon/hwmon0/curr1_input", "812");    // mA
