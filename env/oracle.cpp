@@ -66,21 +66,6 @@ Status Oracle::prepare(const Options& options) {
   eff_.assign(static_cast<size_t>(t_.num_keys()), 0.0);
   base_arg_.assign(base_.size(), 0);
 
-  // Orders: every sequence of distinct units (accelerators included; hosts checked per query).
-  orders_.clear();
-  Order o;
-  auto rec = [&](auto&& self, std::uint32_t used) -> void {
-    if (o.len > 0) orders_.push_back(o);
-    if (o.len == U) return;
-    for (int u = 0; u < U; ++u) {
-      if (used >> u & 1u) continue;
-      o.unit[static_cast<size_t>(o.len++)] = static_cast<std::int8_t>(u);
-      self(self, used | 1u << u);
-      --o.len;
-    }
-  };
-  rec(rec, 0);
-
   // Label pools: level s = stages 0..s covering blocks [0, j); at most C(j-1, s) partitions.
   for (int s = 0; s < U; ++s) {
     auto& off = off_[static_cast<size_t>(s)];
@@ -146,8 +131,6 @@ void Oracle::compute_base(const Conditions& cond) noexcept {
       if (v < base_[at]) base_[at] = v, base_arg_[at] = c;
     }
   }
-  c_lo_ = std::max(0.0, budget_ - base_hi);
-  c_hi_ = std::max(0.0, budget_ - base_lo_);
 }
 
 Status Oracle::query(const Conditions& cond, OracleResult* out) noexcept {
@@ -246,57 +229,43 @@ void Oracle::search(Mode mode, bool keep_incumbent) noexcept {
     best_obj_ = kInf;
   }
   if (mode == Mode::kBottleneck) t_lim_ = kInf;
-  for (const Order& o : orders_) {
-    bool ok = true;
-    for (int s = 0; s < o.len; ++s) ok = ok && cond_->unit[static_cast<size_t>(o.unit[static_cast<size_t>(s)])].online;
-    if (!ok || o.len > t_.num_blocks) continue;
-    order_ = &o;
-    search_hosts(o, 0);
+  choose_tracked();
+  // Tracked hosts give back at most w_max P of background power per frame: the bound uses
+  // base_lo - sum w_max (base_b_), the budget rule c_hi + sum w_max.
+  double w_sum = 0;
+  for (int q = 0; q < n_tracked_; ++q) {
+    const int h = tracked_[static_cast<size_t>(q)];
+    double w = 0;
+    for (int o = 0; o <= cap_opp_[static_cast<size_t>(h)]; ++o)
+      w = std::max(w, t_.unit_power_mw[static_cast<size_t>(h * t_.max_opps + o)] * cond_->unit[static_cast<size_t>(h)].bg_util);
+    w_sum += w;
   }
+  c_budget_ = std::max(0.0, budget_ - base_lo_ + w_sum);
+  base_b_ = base_lo_ - w_sum;
+  bounded_ = !negative_ && base_b_ >= 0;
+  cur_.fill(-1);
+  host_of_.fill(-1);
+  ord_.len = 0;
+  for (int u = 0; u < t_.num_units; ++u)
+    if (cond_->unit[static_cast<size_t>(u)].online) grow(0, u, 0);
 }
 
-// Chooses a host for every accelerator in the order (online CPU units it allows), then solves.
-void Oracle::search_hosts(const Order& o, int stage) noexcept {
-  if (stage == o.len) {
-    mask_ = 0;
-    for (int s = 0; s < o.len; ++s) {
-      const int u = o.unit[static_cast<size_t>(s)];
-      mask_ |= 1u << u;
-      if (t_.units[static_cast<size_t>(u)].accel) mask_ |= 1u << host_of_[static_cast<size_t>(u)];
-    }
-    cur_.fill(-1);
-    choose_tracked(o);
-    dfs(0);
-    return;
-  }
-  const int u = o.unit[static_cast<size_t>(stage)];
-  const OracleUnit& d = t_.units[static_cast<size_t>(u)];
-  if (!d.accel) return search_hosts(o, stage + 1);
-  for (int h = 0; h < t_.num_units; ++h) {
-    if (!(d.host_mask >> h & 1u) || !cond_->unit[static_cast<size_t>(h)].online) continue;
-    host_of_[static_cast<size_t>(u)] = h;
-    search_hosts(o, stage + 1);
-  }
-}
-
-// A host h can be over-subscribed when own stage (1) + its drivers (1 / cores each) > 1; only
-// then (and with background load on h) is max(0, 1 - util_h) not linear in the stage times.
-void Oracle::choose_tracked(const Order& o) noexcept {
+// Hosts whose utilisation may pass 1 (own stage + driver threads of accelerators) and that
+// carry background load: only for them is max(0, 1 - util_h) not linear in the stage times,
+// so their busy time becomes a label dimension. Chosen per query for every order (tracking
+// a host that never saturates is still exact, just more labels).
+void Oracle::choose_tracked() noexcept {
   slot_.fill(-1);
   n_tracked_ = 0;
   if (mode_ == Mode::kBottleneck) return;
   for (int h = 0; h < t_.num_units; ++h) {
-    if (cond_->unit[static_cast<size_t>(h)].bg_util <= 0) continue;
-    double load = 0;
-    for (int s = 0; s < o.len; ++s) {
-      const int u = o.unit[static_cast<size_t>(s)];
-      if (u == h) load += 1;
-      else if (t_.units[static_cast<size_t>(u)].accel && host_of_[static_cast<size_t>(u)] == h)
-        load += 1.0 / std::max(1, t_.units[static_cast<size_t>(h)].cores);
-    }
-    if (load <= 1 + 1e-12 || t_.units[static_cast<size_t>(h)].accel) continue;
+    if (cond_->unit[static_cast<size_t>(h)].bg_util <= 0 || t_.units[static_cast<size_t>(h)].accel) continue;
+    bool hosts = false;
+    for (int u = 0; u < t_.num_units; ++u)
+      hosts = hosts || (t_.units[static_cast<size_t>(u)].accel && (t_.units[static_cast<size_t>(u)].host_mask >> h & 1u));
+    if (!hosts) continue;
     if (n_tracked_ == kMaxTracked) {
-      overflow_ = true;  // cannot happen with <= 6 units; flagged rather than silently wrong
+      overflow_ = true;  // more CPU hosts than slots: flagged rather than silently wrong
       continue;
     }
     slot_[static_cast<size_t>(h)] = n_tracked_;
@@ -304,30 +273,48 @@ void Oracle::choose_tracked(const Order& o) noexcept {
   }
 }
 
-// Stage s: enumerate the OPPs that stage s fixes first (its unit's, its host's), extend the DP.
-void Oracle::dfs(int s) noexcept {
-  const int k = order_->len;
-  const int u = order_->unit[static_cast<size_t>(s)];
+// Stage s runs on unit u: choose its host (accelerators), then its OPPs; close the pipeline
+// here (leaf) and, if blocks and units remain, extend the DP one level and grow further.
+// Orders sharing a prefix share its DP levels (the order space is walked as a trie).
+void Oracle::grow(int s, int u, std::uint32_t mask) noexcept {
+  const OracleUnit& d = t_.units[static_cast<size_t>(u)];
+  ord_.unit[static_cast<size_t>(s)] = static_cast<std::int8_t>(u);
+  ord_.len = s + 1;
+  if (!d.accel) return with_opps(s, u, mask | 1u << u);
+  for (int h = 0; h < t_.num_units; ++h) {
+    if (!(d.host_mask >> h & 1u) || !cond_->unit[static_cast<size_t>(h)].online) continue;
+    host_of_[static_cast<size_t>(u)] = h;
+    ord_.len = s + 1;
+    with_opps(s, u, mask | 1u << u | 1u << h);
+  }
+  host_of_[static_cast<size_t>(u)] = -1;
+}
+
+void Oracle::with_opps(int s, int u, std::uint32_t mask) noexcept {
   const OracleUnit& d = t_.units[static_cast<size_t>(u)];
   const int h = d.accel ? host_of_[static_cast<size_t>(u)] : -1;
   const bool own = d.dvfs && cur_[static_cast<size_t>(u)] < 0;
   const bool host = h >= 0 && t_.units[static_cast<size_t>(h)].dvfs && cur_[static_cast<size_t>(h)] < 0;
   const int own_hi = own ? cap_opp_[static_cast<size_t>(u)] : 0;
   const int host_hi = host ? cap_opp_[static_cast<size_t>(h)] : 0;
+  const bool more = s + 1 < t_.num_blocks && s + 1 < t_.num_units;
   for (int a = 0; a <= own_hi; ++a) {
     if (own) cur_[static_cast<size_t>(u)] = a;
     for (int b = 0; b <= host_hi; ++b) {
       if (host) cur_[static_cast<size_t>(h)] = b;
       const int opp = std::max(0, cur_[static_cast<size_t>(u)]);
       const int key = h < 0 ? t_.key_of(u, opp, 0, 0) : t_.key_of(u, opp, h, std::max(0, cur_[static_cast<size_t>(h)]));
-      if (s == k - 1) {
-        leaf(key);
-      } else {
-        build_level(s, key);
-        // Bound: later stages only add energy (and base >= its minimum); void with negative D'
-        // or tracked hosts (their displaced background power is subtracted at the leaf).
-        const bool bounded = !negative_ && n_tracked_ == 0;
-        if (level_lb_ < best_obj_ || (!bounded && level_lb_ < kInf)) dfs(s + 1);
+      ord_.len = s + 1;
+      mask_ = mask;
+      leaf(key);
+      if (!more) continue;
+      build_level(s, key);
+      // Bound: later stages only add energy (and base >= its minimum); void with negative D'
+      // or tracked hosts (their displaced background power is subtracted at the leaf).
+      if (!(level_lb_ < best_obj_ || (!bounded_ && level_lb_ < kInf))) continue;
+      for (int v = 0; v < t_.num_units; ++v) {
+        if (in_order(v, s) || !cond_->unit[static_cast<size_t>(v)].online) continue;
+        grow(s + 1, v, mask);
       }
     }
   }
@@ -335,25 +322,30 @@ void Oracle::dfs(int s) noexcept {
   if (host) cur_[static_cast<size_t>(h)] = -1;
 }
 
+bool Oracle::in_order(int v, int upto) const noexcept {
+  for (int s = 0; s <= upto; ++s)
+    if (ord_.unit[static_cast<size_t>(s)] == v) return true;
+  return false;
+}
+
+// a may replace b when a's every completion is at least as good and at least as feasible as
+// b's. Target 0: the objective Phi = base P + S - sum_h w_h min(X_h, P) (P = final bottleneck)
+// grows with P at a slope of at most base_hi and falls with X, so a slower a still wins if its
+// S is lower by base_hi (T_a - T_b). With a budget, power = Phi / P <= budget, i.e.
+// S - c P - sum_h w_h min(X_h, P) <= 0 with c = budget - base: a faster a keeps b's
+// feasibility if its S is lower by C (T_b - T_a), C = max(0, c_hi + sum_h w_h,max) (c_budget_).
+// docs/oracle.md has the derivation.
 bool Oracle::dominates(const Label& a, const Label& b) const noexcept {
   if (mode_ == Mode::kBottleneck) return a.T <= b.T;
   if (a.S > b.S) return false;
-  // Target 0: the objective base P + S (P = final bottleneck) grows with P at a slope of at
-  // most base_hi, so a slower a still wins for every completion if its S is lower by
-  // base_hi (T_a - T_b). With a budget (ratio constraint) T itself must be no worse.
-  if (use_T_ && !use_budget_ && a.T > b.T && a.S > b.S - base_hi_ * (a.T - b.T)) return false;
-  if (use_T_ && use_budget_ && a.T > b.T) return false;
+  if (use_T_) {
+    if (a.T > b.T && a.S > b.S - base_hi_ * (a.T - b.T)) return false;
+    if (use_budget_ && a.T < b.T && a.S > b.S - c_budget_ * (b.T - a.T)) return false;
+  }
   if (use_L_ && a.L > b.L) return false;
-  // Target 0 with a budget: power = base + S / T must stay <= budget, i.e. S - c T <= 0 with
-  // c = budget - base. a can replace b for every completion iff also S_a - c T_a <= S_b - c T_b,
-  // for every c the query can see; linear in c, so the two ends of [c_lo, c_hi] suffice.
-  // The argument needs c >= 0 (base >= budget with S >= 0 is infeasible anyway); with negative
-  // D' (background load) S can be < 0, so then only labels with equal T are compared.
-  if (use_budget_ && (negative_ || n_tracked_ > 0) && a.T != b.T) return false;
   // Tracked hosts: more busy time displaces more background power (never worse).
   for (int q = 0; q < n_tracked_; ++q)
     if (a.X[static_cast<size_t>(q)] < b.X[static_cast<size_t>(q)]) return false;
-  if (use_budget_ && (a.S - c_lo_ * a.T > b.S - c_lo_ * b.T || a.S - c_hi_ * a.T > b.S - c_hi_ * b.T)) return false;
   return true;
 }
 
@@ -374,11 +366,12 @@ bool Oracle::insert(int s, int j, const Label& l) noexcept {
   return true;
 }
 
-// Lower bound on the final objective of a label: later stages only add to S, T and L, and
-// the base power is at least its minimum over the allowed OPPs.
+// Lower bound on the final objective of a label: later stages only add to S, T and L (when
+// no D' < 0), the base power is at least its minimum over the allowed OPPs, and tracked hosts
+// give back at most w_max per ms of period (base_b_ = base_lo - sum w_max).
 double Oracle::bound(const Label& l) const noexcept {
   if (mode_ == Mode::kBottleneck) return l.T;
-  return F_ > 0 ? base_lo_ / F_ + l.S / 1000.0 : (base_lo_ * l.T + l.S) / 1000.0;
+  return F_ > 0 ? base_b_ / F_ + l.S / 1000.0 : (base_b_ * l.T + l.S) / 1000.0;
 }
 
 // Stage power for the DP: D' (eff_) with the displacement of tracked hosts added back (it is
@@ -411,31 +404,30 @@ Oracle::Label Oracle::extend(const Label& prev, const StageAdj& a, double t, int
 
 // Longest useful stage: the fps target's period; flat out, also incumbent * 1000 / base_lo,
 // because a bottleneck T costs at least base_lo T / 1000 mJ per frame (when S >= 0).
-double Oracle::stage_limit(bool bounded) const noexcept {
+double Oracle::stage_limit() const noexcept {
   if (mode_ == Mode::kBottleneck) return best_obj_;
-  if (F_ <= 0 && bounded && have_best_ && base_lo_ > 0) return std::min(t_lim_, best_obj_ * 1000.0 / base_lo_);
+  if (F_ <= 0 && bounded_ && have_best_ && base_b_ > 0) return std::min(t_lim_, best_obj_ * 1000.0 / base_b_);
   return t_lim_;
 }
 
 void Oracle::build_level(int s, int key) noexcept {
-  const int n = t_.num_blocks, k = order_->len;
-  const int u = order_->unit[static_cast<size_t>(s)];
-  const int prev_unit = s > 0 ? order_->unit[static_cast<size_t>(s - 1)] : 0;
+  const int n = t_.num_blocks;
+  const int u = ord_.unit[static_cast<size_t>(s)];
+  const int prev_unit = s > 0 ? ord_.unit[static_cast<size_t>(s - 1)] : 0;
   const double* p = t_.prefix(key);
   const double slow = cond_->unit[static_cast<size_t>(u)].slowdown;
   const StageAdj adj = stage_adj(u, key);
   const Label start{0, 0, 0, 0, 0, {}};
   // Later stages only add energy (base >= its minimum) unless D' < 0 or hosts are tracked.
-  const bool bounded = !negative_ && n_tracked_ == 0;
-  const double lim = stage_limit(bounded);
+  const double lim = stage_limit();
   level_lb_ = kInf;
-  // Stage s ends at j: j in [s+1, n-(k-1-s)]; stage s-1 ends at i in [s, j-1].
-  for (int j = s + 1; j <= n - (k - 1 - s); ++j) {
+  // Stage s ends at j in [s+1, n-1] (a later stage needs a block); stage s-1 ends at i in [s, j-1].
+  for (int j = s + 1; j <= n - 1; ++j) {
     cnt_[static_cast<size_t>(s)][static_cast<size_t>(j)] = 0;
     if (s == 0) {  // the first stage starts at block 0 and receives nothing
       const double t = slow * (p[j] - p[0]);
       const Label l = extend(start, adj, t, 0, 0);
-      if (bounded && bound(l) >= best_obj_) continue;
+      if (bounded_ && bound(l) >= best_obj_) continue;
       if (t <= lim && insert(0, j, l)) level_lb_ = std::min(level_lb_, bound(l));
       continue;
     }
@@ -449,7 +441,7 @@ void Oracle::build_level(int s, int key) noexcept {
       for (int q = 0; q < pn; ++q) {
         const Label l = extend(prev[q], adj, t, i, q);
         if (use_L_ && l.L > l_max_) continue;
-        if (bounded && bound(l) >= best_obj_) continue;  // cannot beat the incumbent
+        if (bounded_ && bound(l) >= best_obj_) continue;  // cannot beat the incumbent
         if (insert(s, j, l)) level_lb_ = std::min(level_lb_, bound(l));
       }
     }
@@ -458,8 +450,8 @@ void Oracle::build_level(int s, int key) noexcept {
 
 void Oracle::leaf(int key) noexcept {
   ++leaves_;
-  const int n = t_.num_blocks, k = order_->len;
-  const int u = order_->unit[static_cast<size_t>(k - 1)];
+  const int n = t_.num_blocks, k = ord_.len;
+  const int u = ord_.unit[static_cast<size_t>(k - 1)];
   int mkey = 0;
   for (int v = 0; v < t_.num_units; ++v)
     if (mask_ >> v & 1u) mkey += std::max(0, cur_[static_cast<size_t>(v)]) * stride_[static_cast<size_t>(v)];
@@ -474,9 +466,9 @@ void Oracle::leaf(int key) noexcept {
   const double* p = t_.prefix(key);
   const double slow = cond_->unit[static_cast<size_t>(u)].slowdown;
   const StageAdj adj = stage_adj(u, key);
-  const int prev_unit = k > 1 ? order_->unit[static_cast<size_t>(k - 2)] : 0;
+  const int prev_unit = k > 1 ? ord_.unit[static_cast<size_t>(k - 2)] : 0;
   const Label start{0, 0, 0, 0, 0, {}};
-  const double lim = stage_limit(!negative_ && n_tracked_ == 0);
+  const double lim = stage_limit();
   for (int i = (k == 1 ? 0 : n - 1); i >= k - 1; --i) {
     const double c = slow * (p[n] - p[i]);
     if (c > lim) break;
@@ -507,7 +499,7 @@ void Oracle::leaf(int key) noexcept {
 void Oracle::record(int /*key_last*/, int i, int idx, double objective) noexcept {
   have_best_ = true;
   best_obj_ = objective;
-  const int n = t_.num_blocks, k = order_->len;
+  const int n = t_.num_blocks, k = ord_.len;
   policies::Config& c = best_;
   c = policies::Config{};
   c.num_blocks = n;
@@ -518,7 +510,7 @@ void Oracle::record(int /*key_last*/, int i, int idx, double objective) noexcept
       begin = s == 0 ? 0 : l.from_i;
       idx = l.from_idx;
     }
-    for (int b = begin; b < end; ++b) c.unit[static_cast<size_t>(b)] = t_.units[static_cast<size_t>(order_->unit[static_cast<size_t>(s)])].letter;
+    for (int b = begin; b < end; ++b) c.unit[static_cast<size_t>(b)] = t_.units[static_cast<size_t>(ord_.unit[static_cast<size_t>(s)])].letter;
     end = begin;
   }
   const int full = base_arg_[static_cast<size_t>(mask_) * combos_ + [&] {
@@ -540,7 +532,7 @@ void Oracle::record(int /*key_last*/, int i, int idx, double objective) noexcept
     if (!d.accel) continue;
     int h = -1;
     for (int s = 0; s < k; ++s)
-      if (order_->unit[static_cast<size_t>(s)] == v) h = host_of_[static_cast<size_t>(v)];
+      if (ord_.unit[static_cast<size_t>(s)] == v) h = host_of_[static_cast<size_t>(v)];
     for (int g = 0; g < t_.num_units && h < 0; ++g)
       if ((d.host_mask >> g & 1u) && cond_->unit[static_cast<size_t>(g)].online) h = g;
     for (int g = 0; g < t_.num_units && h < 0; ++g)

@@ -74,9 +74,10 @@ class Oracle {
   void compute_base(const Conditions& cond) noexcept;
   void compute_stage_power(const Conditions& cond) noexcept;
   void search(Mode mode, bool keep_incumbent) noexcept;
-  void search_hosts(const Order& o, int stage) noexcept;
-  void dfs(int s) noexcept;
-  void choose_tracked(const Order& o) noexcept;
+  void choose_tracked() noexcept;
+  void grow(int s, int u, std::uint32_t mask) noexcept;
+  void with_opps(int s, int u, std::uint32_t mask) noexcept;
+  bool in_order(int v, int upto) const noexcept;
   struct StageAdj {
     double D = 0;       // mW per ms of stage time
     int own_slot = -1;  // tracked slot of the stage's unit
@@ -85,7 +86,7 @@ class Oracle {
   };
   StageAdj stage_adj(int u, int key) const noexcept;
   Label extend(const Label& prev, const StageAdj& a, double t, int i, int q) const noexcept;
-  double stage_limit(bool bounded) const noexcept;
+  double stage_limit() const noexcept;
   void build_level(int s, int key) noexcept;
   void leaf(int key) noexcept;
   bool insert(int s, int j, const Label& l) noexcept;
@@ -96,7 +97,6 @@ class Oracle {
 
   OracleTable t_;
   Options opt_;
-  std::vector<Order> orders_;
   std::array<int, kMaxUnits> stride_{};          // mixed radix of OPP combinations
   int combos_ = 1;
   std::vector<double> base_;                     // [mask][combo with non-mask digits 0]: min base power
@@ -110,10 +110,12 @@ class Oracle {
   std::array<int, kMaxUnits> cap_opp_{};
   std::array<int, kMaxUnits> cur_{};             // OPP digit per unit, -1 = not chosen yet
   std::array<int, kMaxUnits> host_of_{};         // host unit of each accelerator in the order
-  const Order* order_ = nullptr;
+  Order ord_;                                    // the order being grown (trie path)
   std::uint32_t mask_ = 0;
   Mode mode_ = Mode::kEnergy;
-  double F_ = 0, t_lim_ = 0, l_max_ = 0, budget_ = 0, c_lo_ = 0, c_hi_ = 0, base_lo_ = 0, base_hi_ = 0;
+  double F_ = 0, t_lim_ = 0, l_max_ = 0, budget_ = 0, c_budget_ = 0, base_lo_ = 0, base_hi_ = 0;
+  double base_b_ = 0;   // base_lo minus what tracked hosts can give back: the bound's base
+  bool bounded_ = true; // later stages only add energy (no negative D')
   bool use_T_ = false, use_L_ = false, use_budget_ = false, overflow_ = false, negative_ = false;
   int n_tracked_ = 0;
   std::array<int, kMaxUnits> slot_{};            // tracked slot of a unit, -1 = not tracked
