@@ -69,6 +69,14 @@ struct Decision {
   std::string text;                  // optional: human-readable action, e.g. "BBGGN"
 };
 
+// a - b for timestamps, saturated to the int64 range: bad or extreme input (a trace with
+// INT64_MIN and INT64_MAX stamps) must give a large age, not signed-overflow UB.
+inline std::int64_t sat_sub_ns(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t d;
+  if (!__builtin_sub_overflow(a, b, &d)) return d;
+  return a > b ? INT64_MAX : INT64_MIN;
+}
+
 // Stable names ("freq_khz"...) used in CSV/JSONL dumps and on the CLI (--kind).
 std::string_view kind_name(SampleKind kind) noexcept;
 std::string_view kind_name(EventKind kind) noexcept;

@@ -38,7 +38,7 @@ std::optional<Reading> Snapshot::get(SampleKind kind, std::uint16_t source,
   if (k >= kSampleKindCount || source >= max_sources_) return std::nullopt;
   const Entry& e = entries_[k * max_sources_ + source];
   if (!e.valid) return std::nullopt;
-  return Reading{e.value, e.t_ns, now_ns - e.t_ns};
+  return Reading{e.value, e.t_ns, sat_sub_ns(now_ns, e.t_ns)};
 }
 
 }  // namespace hetsched::telemetry

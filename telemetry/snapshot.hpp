@@ -22,7 +22,7 @@ struct SnapshotOptions {
 struct Reading {
   double value = 0.0;        // unit implied by the kind
   std::int64_t t_ns = 0;     // when it was measured
-  std::int64_t age_ns = 0;   // now_ns - t_ns (negative if the sample is from the future)
+  std::int64_t age_ns = 0;   // now_ns - t_ns, saturated (negative if the sample is from the future)
 };
 
 class Snapshot {

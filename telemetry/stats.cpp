@@ -1,5 +1,7 @@
 #include "telemetry/stats.hpp"
 
+#include "telemetry/sample.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -23,7 +25,7 @@ void Ewma::update(std::int64_t t_ns, double value) noexcept {
     last_t_ns_ = t_ns;
     return;
   }
-  const std::int64_t dt = t_ns - last_t_ns_;
+  const std::int64_t dt = sat_sub_ns(t_ns, last_t_ns_);
   double alpha = 0.0;
   if (dt > 0) {
     // alpha = 1 - 2^(-dt/H); expm1 keeps precision when dt << H (alpha ~ dt*ln2/H).

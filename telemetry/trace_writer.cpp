@@ -98,7 +98,7 @@ Status TraceWriter::before_append(std::int64_t t_ns) noexcept {
   }
   // Age is measured from the chunk's first record: a chunk never spans more than the interval
   // of record time, so a reader can seek by time at that granularity.
-  if (options_.chunk_interval_ns > 0 && t_ns - chunk_first_t_ns_ >= options_.chunk_interval_ns) {
+  if (options_.chunk_interval_ns > 0 && sat_sub_ns(t_ns, chunk_first_t_ns_) >= options_.chunk_interval_ns) {
     HETSCHED_RETURN_IF_ERROR(write_chunk(false));
     chunk_first_t_ns_ = t_ns;
     chunk_empty_ = false;
@@ -129,7 +129,7 @@ Status TraceWriter::append(const Decision& d) {
 
 Status TraceWriter::flush_if_due(std::int64_t now_ns) noexcept {
   if (closed_ || chunk_empty_ || options_.chunk_interval_ns == 0) return Status::Ok();
-  if (now_ns - chunk_first_t_ns_ >= options_.chunk_interval_ns) return write_chunk(false);
+  if (sat_sub_ns(now_ns, chunk_first_t_ns_) >= options_.chunk_interval_ns) return write_chunk(false);
   return Status::Ok();
 }
 

@@ -46,7 +46,7 @@ void print_summary(const std::string& path, const TraceSummary& s) {
   for (std::size_t i = 0; i < h.sources.size(); ++i)
     sources += (i ? " " : "") + std::to_string(i) + "=" + h.sources.names()[i];
   std::printf("seeds:      %s\nmetadata:   %s\nsources:    %s\n", seeds.c_str(), meta.c_str(), sources.c_str());
-  const double dur_s = static_cast<double>(s.last_t_ns - s.first_t_ns) * 1e-9;
+  const double dur_s = static_cast<double>(sat_sub_ns(s.last_t_ns, s.first_t_ns)) * 1e-9;
   std::printf("duration:   %.3f s (t_ns %lld .. %lld)\n", dur_s, static_cast<long long>(s.first_t_ns),
               static_cast<long long>(s.last_t_ns));
   std::printf("chunks:     %llu ok, %llu damaged, %llu missing by sequence number\n",

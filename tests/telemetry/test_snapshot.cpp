@@ -35,6 +35,16 @@ TEST(SnapshotTest, LatestValueAndAgePerKindAndSource) {
   EXPECT_FALSE(s.get(SampleKind::kTemp, 3, 5000).has_value());
 }
 
+TEST(SnapshotTest, ExtremeTimestampsSaturateTheAge) {
+  auto snap = Snapshot::create({.max_sources = 2});
+  ASSERT_TRUE(snap.ok());
+  snap->update({.t_ns = INT64_MIN, .value = 1, .source = 0, .kind = SampleKind::kTemp});
+  EXPECT_EQ(snap->get(SampleKind::kTemp, 0, INT64_MAX)->age_ns, INT64_MAX);
+  snap->update({.t_ns = INT64_MAX, .value = 2, .source = 1, .kind = SampleKind::kTemp});
+  EXPECT_EQ(snap->get(SampleKind::kTemp, 1, INT64_MIN)->age_ns, INT64_MIN);
+  EXPECT_EQ(snap->get(SampleKind::kTemp, 1, 0)->age_ns, -INT64_MAX);
+}
+
 TEST(SnapshotTest, OutOfOrderSampleDoesNotRollBack) {
   auto snap = Snapshot::create({.max_sources = 4});
   ASSERT_TRUE(snap.ok());

@@ -78,6 +78,13 @@ TEST(EwmaTest, SameTimestampUsesMinAlpha) {
   EXPECT_EQ(floor->last_t_ns(), 5);
 }
 
+TEST(EwmaTest, ExtremeTimeJumpIsAFullReplacementNotUB) {
+  auto e = Ewma::create({.half_life_ns = 1000});
+  e->update(INT64_MIN, 5.0);
+  e->update(INT64_MAX, 7.0);  // dt saturates to INT64_MAX: alpha = 1 - 2^-huge = 1
+  EXPECT_EQ(e->value(), 7.0);
+}
+
 double naive_percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   auto rank = static_cast<std::size_t>(std::ceil(p * v.size() / 100.0));
