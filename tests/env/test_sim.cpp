@@ -50,7 +50,8 @@ class FakeCosts final : public SimCosts {
     static const double mw[3][3] = {{300, 600, 1000}, {500, 1000, 2000}, {400, 1200, 1200}};
     return mw[unit][opp] * util;
   }
-  double dvfs_delay_ms(int, int a, int b) const noexcept override { return a == b ? 0 : 1; }
+  double dvfs_delay_ms(int, int a, int b) const noexcept override { return a == b ? 0 : dvfs_ms; }
+  double dvfs_ms = 1;  // measured transition delay stand-in
 
  private:
   PlatformDesc p_;
@@ -267,6 +268,28 @@ TEST(Sim, HotAmbientThrottlesAndCapsFrequencies) {
   EXPECT_LE(o.freq_khz[1], o.max_freq_khz[1]);
   EXPECT_LT(sim.conditions().unit[1].max_opp, 2);
   EXPECT_LT(m.fps_mean, 1000.0 / 30);
+}
+
+TEST(Sim, DvfsChangeTakesTheTransitionDelayAtTheOldSpeed) {
+  auto costs = std::make_shared<FakeCosts>();
+  costs->dvfs_ms = 150;  // longer than a 100 ms period, so the old OPP is visible for one period
+  auto sim = Simulator::create(costs, fake_thermal(), {});
+  ASSERT_TRUE(sim.ok());
+  ASSERT_TRUE(sim->reset(make_scenario(3, 0), 1).ok());
+  ASSERT_TRUE(sim->apply(make_config("BBBBBB", {0, 2, 0})).ok());  // B starts at OPP 0: 150 ms to reach OPP 2
+  EXPECT_EQ(sim->step().freq_khz[1], 1000000);
+  EXPECT_EQ(sim->step().freq_khz[1], 2000000);
+  for (int i = 0; i < 8; ++i) sim->step();
+  const double fast = sim->observation().stage_latency_ms[0];
+  EXPECT_NEAR(fast, 60, 2);                                        // 6 x 10 ms at 2 GHz
+  ASSERT_TRUE(sim->apply(make_config("BBBBBB", {0, 0, 0})).ok());  // down to 1 GHz
+  const auto& o = sim->step();
+  EXPECT_EQ(o.freq_khz[1], 2000000);                               // still in transition
+  EXPECT_NEAR(o.stage_latency_ms[0], 60, 2);                       // frames run at the old speed, no stall
+  EXPECT_EQ(sim->metrics().result().reconfigs, 0);
+  for (int i = 0; i < 3; ++i) sim->step();
+  EXPECT_EQ(sim->observation().freq_khz[1], 1000000);
+  EXPECT_NEAR(sim->observation().stage_latency_ms[0], 120, 8);  // one frame: ±3.3 σ of 2 % noise
 }
 
 TEST(Sim, RejectsConfigsForAnotherModelOrPlatform) {

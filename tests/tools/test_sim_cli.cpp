@@ -71,6 +71,18 @@ TEST(SimCli, TablePrintsEveryMetricAndOracleRuns) {
   EXPECT_GT(nlohmann::json::parse(o.out)["frames"].get<int>(), 0);
 }
 
+TEST(SimCli, ScenarioMayNamePlatformAndModelAndFlagsOverrideThem) {
+  const std::string sc = tmp("named.json");
+  std::ofstream(sc) << R"({"name":"named","duration_s":3,"decision_period_ms":100,"platform":"rockpi_n10",
+    "model":"googlenet","initial":{"target_fps":5},"events":[]})";
+  SimRun r = sim("--scenario '" + sc + "' " + kStatic + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["model"], "googlenet");
+  r = sim("--scenario '" + sc + "' --platform nosuch " + kStatic + " --json");  // the flag wins
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("nosuch"), std::string::npos) << r.err;
+}
+
 TEST(SimCli, ErrorsExitOneForMissingThingsAndTwoForBadFlags) {
   SimRun r = sim("--platform nosuch --model googlenet " + kSteady + " " + kStatic);
   EXPECT_EQ(r.code, 1);
