@@ -71,44 +71,70 @@ struct Loaded {
   }
 };
 
-// Step 1: per-(model, unit, group) samples from layers_coup.csv.
+// Step 1: per-(model, unit, group) samples from the per-layer tables: layers_coup.csv on the
+// Rock Pi N10, layers_parapipe_*.csv on the VIM3 (max frequency only; repeated keys and
+// repeated campaigns are averaged). Graphs without a model file (InceptionV3 ...) are skipped.
+std::vector<std::string> profile_files(const PlatformDesc& p, const CalibOptions& o) {
+  const std::string dir = o.calib_dir + "/armcoup/" + p.name + "/";
+  if (std::filesystem::exists(dir + "layers_coup.csv")) return {dir + "layers_coup.csv"};
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string fn = e.path().filename().string();
+    if (fn.rfind("layers_parapipe_", 0) == 0 && e.path().extension() == ".csv") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 Status read_profiles(const PlatformDesc& p, const CalibOptions& o, Loaded* L, std::vector<GroupProfile>* out,
                      std::map<std::pair<std::string, char>, std::vector<std::pair<int, double>>>* inputs) {
-  const std::string path = o.calib_dir + "/armcoup/" + p.name + "/layers_coup.csv";
-  auto t = read_csv(path);
-  if (!t.ok()) return t.status();
-  const CsvTable& c = *t;
-  const int cg = c.col("Graph"), cc = c.col("Component"), cf = c.col("Freq"), ch = c.col("Freq_Host"), cl = c.col("Layer"),
-            cm = c.col("Metric"), ct = c.col("Time"), cp = c.col("Power");
-  if (cg < 0 || cc < 0 || cf < 0 || ch < 0 || cl < 0 || cm < 0 || ct < 0 || cp < 0)
-    return Error(StatusCode::kCorrupt, path + ": expected columns Graph,Component,Freq,Freq_Host,Layer,Metric,Time,Power");
-  struct Acc { double task = NAN, run_get = NAN, fill = NAN, power = NAN; };
+  struct Acc { double task = 0, power = 0, run_get = NAN, fill = NAN; int n = 0, np = 0; };
   std::map<std::tuple<std::string, char, int, int, int>, Acc> acc;  // graph, unit, freq, host, layer
   std::map<std::string, int> groups;
-  for (size_t i = 0; i < c.rows.size(); ++i) {
-    long long f = 0, h = 0, l = 0;
-    double tm = 0, pw = NAN;
-    if (!parse_int(c.at(i, cf), &f) || !parse_int(c.at(i, ch), &h) || !parse_int(c.at(i, cl), &l) ||
-        !parse_double(c.at(i, ct), &tm) || c.at(i, cc).size() != 1)
-      continue;
-    parse_double(c.at(i, cp), &pw);
-    const std::string& m = c.at(i, cm);
-    Acc& a = acc[{c.at(i, cg), c.at(i, cc)[0], static_cast<int>(f), static_cast<int>(h), static_cast<int>(l)}];
-    if (m == "task") a.task = tm, a.power = pw;
-    else if (m == "NPU_run_get") a.run_get = tm;
-    else if (m == "NPU_fill_tensor") a.fill = tm;
-    else if (m == "in" && h < 0) {  // input stage of a CPU-only run: image read + preprocessing
-      (*inputs)[{c.at(i, cg), c.at(i, cc)[0]}].push_back({static_cast<int>(f), tm});
-      continue;
-    } else continue;
-    groups[c.at(i, cg)] = std::max(groups[c.at(i, cg)], static_cast<int>(l) + 1);
+  const auto files = profile_files(p, o);
+  if (files.empty()) return Error(StatusCode::kNotFound, o.calib_dir + "/armcoup/" + p.name + ": no per-layer table");
+  for (const std::string& path : files) {
+    auto t = read_csv(path);
+    if (!t.ok()) return t.status();
+    const CsvTable& c = *t;
+    const int cg = c.col("Graph"), cc = c.col("Component"), cf = c.col("Freq"), ch = c.col("Freq_Host"), cl = c.col("Layer"),
+              cm = c.col("Metric"), ct = c.col("Time"), cp = c.col("Power");
+    if (cg < 0 || cc < 0 || cf < 0 || ch < 0 || cl < 0 || cm < 0 || ct < 0 || cp < 0)
+      return Error(StatusCode::kCorrupt, path + ": expected columns Graph,Component,Freq,Freq_Host,Layer,Metric,Time,Power");
+    for (size_t i = 0; i < c.rows.size(); ++i) {
+      long long f = 0, h = 0, l = 0;
+      double tm = 0, pw = NAN;
+      const int u = c.at(i, cc).size() == 1 ? p.unit_index(c.at(i, cc)[0]) : -1;
+      if (u < 0 || !parse_int(c.at(i, cl), &l) || !parse_double(c.at(i, ct), &tm)) continue;
+      // "max" (VIM3 campaigns): the unit's top OPP; its host's top OPP for G.
+      if (c.at(i, cf) == "max") f = std::max(0, p.units[static_cast<size_t>(u)].max_opp());
+      else if (!parse_int(c.at(i, cf), &f)) continue;
+      if (c.at(i, ch) == "max") {
+        h = p.units[static_cast<size_t>(u)].kind == UnitKind::kCpu ? -1 : 1000;
+      } else if (!parse_int(c.at(i, ch), &h)) continue;
+      parse_double(c.at(i, cp), &pw);
+      const std::string& m = c.at(i, cm);
+      Acc& a = acc[{c.at(i, cg), c.at(i, cc)[0], static_cast<int>(f), static_cast<int>(h), static_cast<int>(l)}];
+      if (m == "task") {
+        a.task += tm, ++a.n;
+        if (!std::isnan(pw)) a.power += pw, ++a.np;
+      } else if (m == "NPU_run_get") a.run_get = tm;
+      else if (m == "NPU_fill_tensor") a.fill = tm;
+      else if (m == "in" && h < 0) {  // input stage of a CPU-only run: image read + preprocessing
+        (*inputs)[{c.at(i, cg), c.at(i, cc)[0]}].push_back({static_cast<int>(f), tm});
+        continue;
+      } else continue;
+      groups[c.at(i, cg)] = std::max(groups[c.at(i, cg)], static_cast<int>(l) + 1);
+    }
   }
   std::map<std::tuple<std::string, char, int>, GroupProfile> gp;
   for (const auto& [k, a] : acc) {
     const auto& [graph, unit, f, h, l] = k;
-    if (std::isnan(a.task) || p.unit_index(unit) < 0) continue;
+    if (a.n == 0 || p.unit_index(unit) < 0) continue;
     auto md = L->get(o.data_dir, graph);
-    if (!md.ok()) return Error(md.status().code(), path + ": Graph '" + graph + "': " + md.status().message());
+    if (!md.ok()) continue;  // a network we have no model file for
+    if (groups[graph] != (*md)->num_blocks() && (*md)->grouping_with(groups[graph]) == nullptr) continue;
     GroupProfile& g = gp[{graph, unit, l}];
     g.model = (*md)->name, g.unit = unit, g.group = l, g.groups = groups[graph];
     const auto kind = p.units[static_cast<size_t>(p.unit_index(unit))].kind;
@@ -116,11 +142,11 @@ Status read_profiles(const PlatformDesc& p, const CalibOptions& o, Loaded* L, st
     // (run_get - task + fill_tensor) is paid once per contiguous NPU segment, not per block:
     // the block keeps its task time and the overhead is fitted as segment_ms (see
     // calib_pipeline.cpp; an all-N MobileNet serial run takes 16 ms of task vs 53 ms summed).
-    const double time = a.task;
+    const double time = a.task / a.n;
     g.opp.push_back(kind == UnitKind::kNpu ? 0 : f);
     g.host_opp.push_back(h < 0 ? 0 : h);
     g.time_ms.push_back(time);
-    g.power_mw.push_back(a.power);
+    g.power_mw.push_back(a.np ? a.power / a.np : NAN);
   }
   for (auto& [k, g] : gp) out->push_back(std::move(g));
   return Status::Ok();
@@ -152,7 +178,17 @@ json fit_group(const PlatformDesc& p, const SimParams& s, const GroupProfile& g,
       yp(np++) = g.power_mw[static_cast<size_t>(i)];
     }
   }
-  const Eigen::VectorXd w = lsq(X, y, true);
+  Eigen::VectorXd w = lsq(X, y, true);
+  // A single measured frequency (VIM3: max only) cannot separate a from b/f: assume the block
+  // is compute-bound in the unit's own clock (all of it scales with 1/f; NPU: constant).
+  bool one_point = true;
+  for (int i = 1; i < n; ++i) one_point = one_point && (X.row(i) - X.row(0)).norm() < 1e-12;
+  if (one_point && n > 0) {
+    const double t = y.mean();
+    w.setZero();
+    if (kind == UnitKind::kNpu) w(0) = t;
+    else w(1) = t / X(0, 1);
+  }
   if (np >= 3) {
     const Eigen::VectorXd wp = lsq(Xp.topRows(np), yp.head(np), true, 1e-6);
     *power = json::array({wp(0), wp(1), wp(2)});
@@ -212,6 +248,16 @@ Status fit_transfers(const PlatformDesc& p, const CalibOptions& o, Loaded* L, js
 }  // namespace
 
 Result<json> calibrate(const PlatformDesc& p, const CalibOptions& o, std::vector<GroupProfile>* profiles_out) {
+  {
+    std::ifstream in(p.source_path);
+    json pj;
+    try {
+      pj = json::parse(in);
+    } catch (const std::exception& e) {
+      return Error(StatusCode::kCorrupt, p.source_path + ": " + e.what());
+    }
+    if (pj.contains("sim") && pj["sim"].contains("analytic_from")) return calibrate_analytic(p, o, pj["sim"]["analytic_from"]);
+  }
   auto simr = load_sim_params(p);
   if (!simr.ok()) return simr.status();
   const SimParams& sim = *simr;
@@ -223,10 +269,15 @@ Result<json> calibrate(const PlatformDesc& p, const CalibOptions& o, std::vector
   json out;
   out["platform"] = p.name;
   out["generated_by"] = "hetsched calibrate --platform " + p.name + " (env/calib_fit.cpp); do not edit by hand";
-  out["sources"] = json::array({dir + "layers_coup.csv (per-block task/in/NPU rows: time and power fits)",
-                                dir + "transfers_layer_boundary.csv (transfer times, de-duplicated)",
-                                dir + "pipeline_googlenet_lbgn.csv + pipeline_single_pe_5models.csv (fit split only: pipeline correction, board power)",
-                                dir + "eval_switch_lwdvfs_*.csv + eval_switch_yolov3_npu.csv (fit split only: switch-mode scale)"});
+  json src = json::array();
+  for (const auto& f : profile_files(p, o))
+    src.push_back(dir + std::filesystem::path(f).filename().string() + " (per-block task/in/NPU rows: time and power fits)");
+  out["sources"] = src;
+  const bool system_sets = std::filesystem::exists(o.calib_dir + "/" + dir + "pipeline_googlenet_lbgn.csv");
+  for (const char* extra : {"transfers_layer_boundary.csv (transfer times, de-duplicated)",
+                            "pipeline_googlenet_lbgn.csv + pipeline_single_pe_5models.csv (fit split only: pipeline correction, board power)",
+                            "eval_switch_lwdvfs_*.csv + eval_switch_yolov3_npu.csv + eval_*single_pe*.csv (fit split only: switch-mode scale)"})
+    if (system_sets) out["sources"].push_back(dir + extra);
   out["split"] = "held back (never fitted) when FNV-1a64(key) % 5 == 0; key = model|order|hosts (pipeline), model|order|host|freq (switch)";
   out["time_model"] = "t_ms = a + b / f_GHz + c / f_host_eff_GHz per group (split over fine blocks by work); power_mw = p0 + p1 f V^2 + p2 f_host V_host^2";
   // Step 1: per-group fits.

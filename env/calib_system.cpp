@@ -95,6 +95,11 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
   if (!prow.ok()) return prow.status();
   auto srow = read_switch_rows(o.calib_dir, p.name);
   if (!srow.ok()) return srow.status();
+  if (prow->empty()) {
+    // No whole-inference measurements (khadas_vim3): power from the EM priors, no corrections.
+    (*costs)["power"] = power_from_priors(p, sim);
+    return Status::Ok();
+  }
   const std::string tmp = (std::filesystem::temp_directory_path() / ("hetsched_calib_" + p.name + ".json")).string();
   (*costs)["power"] = {{"base_mw", sim.prior_idle_mw}, {"idle_mw", json::object()}, {"dyn_mw", json::object()}};
   HETSCHED_RETURN_IF_ERROR(write_json(tmp, *costs));

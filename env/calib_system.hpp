@@ -39,6 +39,11 @@ struct PipelineRow;
 Status fit_pipeline_joint(const policies::PlatformDesc& p, const SimParams& sim, const std::vector<PipelineRow>& rows,
                           const CalibOptions& o, const std::string& raw_costs, nlohmann::json* costs, std::string* log);
 
+// env/calib_analytic.cpp: EM power from the platform's priors, and costs of an analytic platform.
+nlohmann::json power_from_priors(const policies::PlatformDesc& p, const SimParams& s);
+Result<nlohmann::json> calibrate_analytic(const policies::PlatformDesc& p, const CalibOptions& o,
+                                          const nlohmann::json& analytic_from);
+
 // Adds "pipeline_correction", "power" and "switch" to costs (fit split only).
 Status fit_system(const policies::PlatformDesc& p, const CalibOptions& o, nlohmann::json* costs);
 

@@ -51,16 +51,17 @@ struct CostModel::Impl {
     const size_t i = static_cast<size_t>(b * U + u);
     if (kind[i] == kNone) return kUnavailableMs;
     const TimeCoef& c = tcoef[i];
-    const auto k = platform.units[static_cast<size_t>(u)].kind;
+    const auto& ud = platform.units[static_cast<size_t>(u)];
+    const auto k = ud.kind;
     double t = c.a;
-    if (k != UnitKind::kNpu) t += c.b / f_own(u, opp);
+    if (ud.has_dvfs()) t += c.b / f_own(u, opp);
     if (k != UnitKind::kCpu) t += c.c / host_eff_ghz(platform, sim, hu < 0 ? host[static_cast<size_t>(u)] : hu, hopp);
     return std::max(t, 1e-3);
   }
   // Relative slowness 1/f scaled to 1 at the unit's top OPP (NPU: of the host).
   double rel_slow(int u, int opp, int hu, int hopp) const noexcept {
     const auto& ud = platform.units[static_cast<size_t>(u)];
-    if (ud.kind == UnitKind::kNpu) {
+    if (!ud.has_dvfs()) {
       const int h = hu < 0 ? host[static_cast<size_t>(u)] : hu;
       const double top = host_eff_ghz(platform, sim, host[static_cast<size_t>(u)], 1000);
       return top / host_eff_ghz(platform, sim, h, hopp);

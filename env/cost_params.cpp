@@ -129,6 +129,19 @@ Result<SimParams> load_sim_params(const PlatformDesc& p) {
       HETSCHED_RETURN_IF_ERROR(num(sim["transfer_prior"], "fixed_ms", 0, 1000, &s.transfer_fixed_ms));
       HETSCHED_RETURN_IF_ERROR(num(sim["transfer_prior"], "mb_per_s", 1, 1e6, &s.transfer_mb_per_s));
     }
+    if (sim.contains("dvfs_delay_uniform_ns")) {
+      // No per-pair measurement: one delay for raising and one for lowering the frequency.
+      double up = 0, down = 0;
+      HETSCHED_RETURN_IF_ERROR(num(sim["dvfs_delay_uniform_ns"], "up", 0, 1e9, &up));
+      HETSCHED_RETURN_IF_ERROR(num(sim["dvfs_delay_uniform_ns"], "down", 0, 1e9, &down));
+      for (int u = 0; u < p.num_units(); ++u) {
+        const size_t n = p.units[static_cast<size_t>(u)].opps.size();
+        auto& m = s.dvfs_delay_ms[static_cast<size_t>(u)];
+        m.assign(n * n, 0.0);
+        for (size_t a = 0; a < n; ++a)
+          for (size_t b = 0; b < n; ++b) m[a * n + b] = a == b ? 0.0 : (b > a ? up : down) * 1e-6;
+      }
+    }
     if (sim.contains("dvfs_delay_ns")) {
       for (auto it = sim["dvfs_delay_ns"].begin(); it != sim["dvfs_delay_ns"].end(); ++it) {
         const std::string f = where + ".dvfs_delay_ns." + it.key();
