@@ -32,6 +32,8 @@ struct LinuxPlatform::UnitIo {
   std::int64_t min_raw = 0, max_raw = 0;  // current limits in file units (for write ordering)
   std::int64_t saved_min_raw = 0, saved_max_raw = 0;
   bool limits_written = false;
+  std::int64_t saved_speed_raw = 0;  // frequency when setspeed control began (0 = unknown)
+  bool speed_written = false;
   std::string governor_path, saved_governor;  // non-empty saved_governor = we changed it
 };
 
@@ -165,6 +167,9 @@ Status LinuxPlatform::resolve_control(const LinuxOptions& o, int i) {
     if (s.ok()) {
       io.setspeed = std::move(*s);
       io.control = FreqControl::kSetspeed;
+      // Saved so restore() can put back a userspace frequency someone else had chosen.
+      if (auto cur = read_int_file(join(u.freq_dir, cpufreq ? "scaling_cur_freq" : "cur_freq")); cur.ok() && *cur > 0)
+        io.saved_speed_raw = *cur;
       return Status::Ok();
     }
     topo_.notes.push_back(prefix + s.status().message() + "; trying min/max clamps");
@@ -310,6 +315,7 @@ Status LinuxPlatform::set_freq_khz(int unit, std::int64_t freq_khz) {
                                                    std::to_string(u.hw_max_khz) + " kHz");
   }
   const std::int64_t raw = freq_khz * io.scale;
+  if (io.control == FreqControl::kSetspeed) io.speed_written = true;
   Status st = io.control == FreqControl::kSetspeed ? io.setspeed.write_int(raw) : write_limits(unit, raw, raw);
   if (!st.ok()) return Status(st.code(), "unit " + u.name + ": " + st.message());
   return Status::Ok();
@@ -325,6 +331,10 @@ Status LinuxPlatform::restore() {
     if (io.limits_written) {
       keep(write_limits(i, io.saved_min_raw, io.saved_max_raw), topo_.units[i].name);
       io.limits_written = false;
+    }
+    if (io.speed_written && io.saved_governor.empty() && io.saved_speed_raw > 0) {
+      keep(io.setspeed.write_int(io.saved_speed_raw), topo_.units[i].name);
+      io.speed_written = false;
     }
     if (!io.saved_governor.empty()) {
       auto g = SysfsFile::open_write(io.governor_path);

@@ -38,7 +38,7 @@ struct LinuxOptions {
   const Clock* clock = nullptr;         // required: stamps SensorReadings::t_ns
   bool enable_actuation = true;         // false: never open anything for writing (pure sensing)
   bool take_userspace_governor = false; // switch DVFS domains to the userspace governor and write scaling_setspeed / userspace/set_freq; else clamp min=max
-  bool restore_on_destroy = true;       // write back the governors and min/max limits seen at create
+  bool restore_on_destroy = true;       // write back the governors, min/max limits and userspace frequency seen at create
   std::int64_t temp_min_mc = -50000;    // plausible temperature range, m°C; readings outside are kOutOfRange
   std::int64_t temp_max_mc = 150000;    // (tshut on these SoCs is 95..120 °C, so 150 °C means a broken sensor)
 };
@@ -101,7 +101,8 @@ class LinuxPlatform {
   // Sets one unit's frequency. freq_khz must be one of the unit's OPPs (or inside
   // [hw_min_khz, hw_max_khz] when the OPP list is unknown). Devfreq units are written in Hz.
   Status set_freq_khz(int unit, std::int64_t freq_khz);
-  // Writes back the governors and limits seen at create. Tries every unit; returns the first error.
+  // Writes back the governors, limits and userspace frequencies seen at create (only where we
+  // wrote something). Tries every unit; returns the first error.
   Status restore();
 
   // One line per invalid reading in `r` (path, unit, what was wrong, the text seen), skipping

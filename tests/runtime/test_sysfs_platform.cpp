@@ -261,6 +261,9 @@ TEST(SysfsPlatform, AlreadyUserspaceUsesSetspeedWithoutTouchingTheGovernor) {
   EXPECT_EQ(p->control(1), FreqControl::kClamp);
   ASSERT_TRUE(p->set_freq_khz(0, 600000).ok());
   EXPECT_EQ(t.first_line(std::string(kPol0) + "scaling_setspeed"), "600000");
+  p.reset();  // the governor was not ours; the frequency it had (scaling_cur_freq 1416000) comes back
+  EXPECT_EQ(t.first_line(std::string(kPol0) + "scaling_setspeed"), "1416000");
+  EXPECT_EQ(t.first_line(std::string(kPol0) + "scaling_governor"), "userspace");
 }
 
 // Root ignores file modes, so a read-only attribute is simulated the way the kernel enforces it:
