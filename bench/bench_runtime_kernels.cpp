@@ -132,8 +132,11 @@ void BM_Inference(benchmark::State& state, std::string name) {
     auto st = b->exec->run_range(0, nb, in.data(), static_cast<int>(in.size()), out.data(), static_cast<int>(out.size()));
     if (!st.ok()) return state.SkipWithError(st.to_string().c_str());
   }
-  state.counters["FLOP/s"] =
-      benchmark::Counter(2 * b->model->plan().macs, benchmark::Counter::kIsIterationInvariantRate);
+  const auto& plan = b->model->plan();
+  state.counters["FLOP/s"] = benchmark::Counter(2 * plan.macs, benchmark::Counter::kIsIterationInvariantRate);
+  // Memory: shared weights, and the per-executor workspace (arena + kernel scratch).
+  state.counters["weights_MB"] = static_cast<double>(plan.param_floats) * 4 / 1e6;
+  state.counters["workspace_MB"] = static_cast<double>(plan.arena_floats + plan.scratch_floats) * 4 / 1e6;
 }
 
 int register_all() {
