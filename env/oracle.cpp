@@ -3,7 +3,7 @@
 // A pipeline config = an order (distinct units u_1..u_k), hosts for its accelerators, one OPP
 // per DVFS unit, and split points 0 = b_0 < b_1 < ... < b_k = n. With the order, hosts and
 // the OPPs of the units that matter fixed, stage s costs t_s = slow_u (P[b_s] - P[b_{s-1}]) +
-// X(b_{s-1} - 1, u_{s-1}, u_s) and adds D'_s t_s to S = sum_s D'_s t_s, where D'_s is the stage
+// F(key) + (first stage: input I(key), else the transfer X(b_{s-1} - 1, u_{s-1}, u_s)) and adds D'_s t_s to S = sum_s D'_s t_s, where D'_s is the stage
 // power minus the background load it displaces (oracle_table.hpp). Per frame:
 //   target F > 0: E = base / F + S / 1000, needs every t_s <= 1000 / F;
 //   target 0:     E = (base T + S) / 1000 with T = max_s t_s (the pipeline runs flat out).
@@ -420,19 +420,20 @@ void Oracle::build_level(int s, int key) noexcept {
   const Label start{0, 0, 0, 0, 0, {}};
   // Later stages only add energy (base >= its minimum) unless D' < 0 or hosts are tracked.
   const double lim = stage_limit();
+  const double fixed = t_.stage_fixed_ms[static_cast<size_t>(key)], first = t_.first_fixed_ms[static_cast<size_t>(key)];
   level_lb_ = kInf;
   // Stage s ends at j in [s+1, n-1] (a later stage needs a block); stage s-1 ends at i in [s, j-1].
   for (int j = s + 1; j <= n - 1; ++j) {
     cnt_[static_cast<size_t>(s)][static_cast<size_t>(j)] = 0;
-    if (s == 0) {  // the first stage starts at block 0 and receives nothing
-      const double t = slow * (p[j] - p[0]);
+    if (s == 0) {  // the first stage starts at block 0, reads the frame, receives nothing
+      const double t = slow * (p[j] - p[0]) + fixed + first;
       const Label l = extend(start, adj, t, 0, 0);
       if (bounded_ && bound(l) >= best_obj_) continue;
       if (t <= lim && insert(0, j, l)) level_lb_ = std::min(level_lb_, bound(l));
       continue;
     }
     for (int i = j - 1; i >= s; --i) {
-      const double c = slow * (p[j] - p[i]);
+      const double c = slow * (p[j] - p[i]) + fixed;
       if (c > lim) break;  // earlier starts only make the compute longer (transfers are >= 0)
       const double t = c + t_.xfer(i - 1, prev_unit, u);
       if (t > lim) continue;
@@ -469,10 +470,11 @@ void Oracle::leaf(int key) noexcept {
   const int prev_unit = k > 1 ? ord_.unit[static_cast<size_t>(k - 2)] : 0;
   const Label start{0, 0, 0, 0, 0, {}};
   const double lim = stage_limit();
+  const double fixed = t_.stage_fixed_ms[static_cast<size_t>(key)], first = t_.first_fixed_ms[static_cast<size_t>(key)];
   for (int i = (k == 1 ? 0 : n - 1); i >= k - 1; --i) {
-    const double c = slow * (p[n] - p[i]);
+    const double c = slow * (p[n] - p[i]) + fixed;
     if (c > lim) break;
-    const double t = c + (k > 1 ? t_.xfer(i - 1, prev_unit, u) : 0.0);
+    const double t = c + (k > 1 ? t_.xfer(i - 1, prev_unit, u) : first);
     if (t > lim) continue;
     const Label* prev = k == 1 ? &start : pool_[static_cast<size_t>(k - 2)].data() + off_[static_cast<size_t>(k - 2)][static_cast<size_t>(i)];
     const int pn = k == 1 ? 1 : cnt_[static_cast<size_t>(k - 2)][static_cast<size_t>(i)];

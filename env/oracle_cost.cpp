@@ -51,6 +51,10 @@ Result<OracleTable> build_oracle_table(const CostModel& cost) {
           const int key = t.key_of(u, opp, h, hopp);
           t.set_block_times(key, times.data());
           t.stage_power_mw[static_cast<size_t>(key)] = cost.dynamic_power_mw(u, opp, 1.0);
+          // Per-stage overhead and the first stage's input, as predict_pipeline and the
+          // simulator's stage_overhead_ms add them (input runs on the host for G/N).
+          t.stage_fixed_ms[static_cast<size_t>(key)] = o.accel ? cost.segment_ms(u, h, hopp) : cost.segment_ms(u, -1, 0);
+          t.first_fixed_ms[static_cast<size_t>(key)] = o.accel ? cost.input_ms(h, hopp) : cost.input_ms(u, opp);
         }
       }
     }

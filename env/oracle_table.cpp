@@ -37,6 +37,8 @@ Status OracleTable::resize(int blocks, const std::array<OracleUnit, kMaxUnits>& 
   }
   time_prefix.assign(static_cast<size_t>(num_keys()) * static_cast<size_t>(num_blocks + 1), 0.0);
   stage_power_mw.assign(static_cast<size_t>(num_keys()), 0.0);
+  stage_fixed_ms.assign(static_cast<size_t>(num_keys()), 0.0);
+  first_fixed_ms.assign(static_cast<size_t>(num_keys()), 0.0);
   transfer.assign(static_cast<size_t>(num_blocks) * num_units * num_units, 0.0);
   unit_power_mw.assign(static_cast<size_t>(num_units * max_opps), 0.0);
   return Status::Ok();
@@ -101,7 +103,8 @@ OracleEval evaluate_config(const OracleTable& t, const Conditions& cond, const p
     const int key = t.key_of(u, digit[static_cast<size_t>(u)], h, hopp);
     const double* p = t.prefix(key);
     double ts = cond.unit[static_cast<size_t>(u)].slowdown * (p[stage_begin[s + 1]] - p[stage_begin[s]]);
-    if (s > 0) ts += t.xfer(stage_begin[s] - 1, stage_unit[s - 1], u);
+    ts += t.stage_fixed_ms[static_cast<size_t>(key)] +
+          (s > 0 ? t.xfer(stage_begin[s] - 1, stage_unit[s - 1], u) : t.first_fixed_ms[static_cast<size_t>(key)]);
     S += t.stage_power_mw[static_cast<size_t>(key)] * ts;
     L += ts;
     T = std::max(T, ts);

@@ -6,6 +6,9 @@
 //   stage power  D[u, opp, host, host_opp]    = dynamic power (mW) of the stage's unit at full
 //                utilisation (dynamic_power_mw(u, opp, 1)); a stage busy t ms per frame adds
 //                D * t / 1000 mJ per frame (utilisation t * fps / 1000, energy = power / fps);
+//   fixed        F[key] = segment_ms (per stage, accelerators' segment overhead), plus
+//                I[key] = input_ms (the frame's input, on the host for G/N) for the first stage;
+//                not scaled by slowdown (the simulator's stage_overhead_ms);
 //   transfers    X[b, src, dst]               = transfer_ms(b, src, dst), added to the receiving
 //                stage (it pays the hand-off of its input, as predict_pipeline and the simulator do);
 //   base power   B(opp vector, conditions)    = idle (with leakage at the die temperature) + every
@@ -55,6 +58,8 @@ struct OracleTable {
   std::array<OracleUnit, kMaxUnits> units{};
   std::vector<double> time_prefix;            // [key][num_blocks + 1], key = key_of(...)
   std::vector<double> stage_power_mw;         // [key]
+  std::vector<double> stage_fixed_ms;         // [key]: per-stage overhead
+  std::vector<double> first_fixed_ms;         // [key]: extra when the stage is the first (input)
   std::vector<double> transfer;               // [(block * num_units + src) * num_units + dst]
   std::vector<double> unit_power_mw;          // [unit * max_opps + opp]: W, fully busy
   BasePowerFn base_power;
@@ -85,7 +90,8 @@ Result<OracleTable> build_oracle_table(const CostModel& cost);
 
 // What a configuration achieves under these conditions, with the accounting of the simulator
 // (and of predict_pipeline at nominal conditions):
-//   stage time t_s = slowdown_u * sum of its block times + transfer into the stage;
+//   stage time t_s = slowdown_u * sum of its block times + fixed overhead + (first stage: input,
+//                    else the transfer into the stage);
 //   fps = target_fps when every t_s <= 1000 / target_fps, else 1000 / max t_s;
 //   util_u = fps / 1000 * (t_u + sum of t_a / cores_u over accelerators a hosted by u);
 //   power = idle(OPPs, die) + sum_s D_s t_s fps / 1000 + sum_u W_u bg_u max(0, 1 - util_u);

@@ -50,6 +50,8 @@ OracleTable random_table(const Shape& sh, std::mt19937& rng) {
           const int key = t.key_of(u, o, h, ho);
           t.set_block_times(key, ms.data());
           t.stage_power_mw[static_cast<size_t>(key)] = 100 + 2000 * U01(rng);
+          t.stage_fixed_ms[static_cast<size_t>(key)] = U01(rng) < 0.5 ? 0 : 2 * U01(rng);
+          t.first_fixed_ms[static_cast<size_t>(key)] = 3 * U01(rng);
         }
   for (auto& w : t.unit_power_mw) w = 200 + 1500 * U01(rng);
   for (int b = 0; b < sh.blocks; ++b)
@@ -391,7 +393,9 @@ std::string write_synthetic_costs(std::mt19937& rng, int blocks) {
       << arr(blocks, [&](int) { return coef(0.5 * U01(rng), u == 3 ? 0 : 4 + 20 * U01(rng), u >= 2 ? 1 + 3 * U01(rng) : 0); })
       << ", \"power\": " << arr(blocks, [&](int) { return coef(3500, 500, 0); }) << "}";
   }
-  f << "}}}}\n";
+  f << "}, \"input_ms\": {\"L\": " << coef(1, 20, 0) << ", \"B\": " << coef(0.5, 12, 0) << "}"
+    << ", \"segment_ms\": {\"G\": " << coef(6, 0, 0.5) << ", \"N\": " << coef(3, 0, 0.2) << "}";
+  f << "}}}\n";
   return path;
 }
 
