@@ -223,7 +223,8 @@ def resnet50():
     n = Net("resnet50", ["ResV1_50", "res50", "Res50", "ResNet50"], (3, 224, 224),
             "ARM-CL examples/graph_resnet50.cpp (TF-slim resnet_v1_50: stride 2 in the 3x3 conv of the LAST "
             "unit of blocks 1-3, 1x1 max-pool subsampling shortcut there; 1000 classes); 18 blocks "
-            "(conv1+pool, 16 bottleneck units, pool+logits) as in CO-UP-Profiling and PipeAll-GA Res50_Xs.csv")
+            "(conv1+pool, 16 bottleneck units with pool5 in the last, logits) = end_tasks of ARMCL-pipe-all "
+            "examples/NPU/graph_resnet50_n_pipe_npu.cpp, as in CO-UP-Profiling and PipeAll-GA Res50_Xs.csv")
     conv(n, "conv1", 64, 7, 2, 3)
     maxpool(n, "pool1", 3, 2, 1)
     n.cut("conv1")
@@ -242,8 +243,11 @@ def resnet50():
             conv(n, pre + "/conv2", depth, 3, mid, 1)
             r = conv(n, pre + "/conv3", depth * 4, 1, act=None)
             n.add(pre + "/add", "add", [short, r], activation="relu")
+            if b == 4 and u == units - 1:
+                # The forks attach pool5 to the last unit (end_tasks ...68, 73, 76 in
+                # ARMCL-pipe-all graph_resnet50_n_pipe_npu.cpp), so a cut here sends 2048 floats.
+                n.add("pool5", "avgpool", **{"global": True})
             n.cut(pre)
-    n.add("pool5", "avgpool", **{"global": True})
     conv(n, "logits", 1000, 1, act=None)
     n.add("predictions", "softmax")
     n.cut("logits")
