@@ -1,0 +1,304 @@
+#include "env/policy_runner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+
+#include "env/sim.hpp"
+#include "policies/config.hpp"
+
+namespace hetsched::env {
+
+using policies::Config;
+
+Result<std::shared_ptr<RunnerSetup>> make_runner_setup(const std::string& data_dir, const std::string& platform,
+                                                       const std::string& model) {
+  auto s = std::make_shared<RunnerSetup>();
+  s->data_dir = data_dir;
+  auto p = policies::load_platform_by_name(data_dir, platform);
+  if (!p.ok()) return p.status();
+  s->platform = std::move(p.value());
+  auto m = policies::load_model_by_name(data_dir, model);
+  if (!m.ok()) return m.status();
+  s->model = std::move(m.value());
+  CostModel::Options co;
+  co.data_dir = data_dir;
+  auto c = CostModel::create(s->platform, s->model, co);
+  if (!c.ok()) return c.status();
+  s->cost = std::make_shared<const CostModel>(std::move(c.value()));
+  s->costs = std::make_shared<CostModelCosts>(s->cost);
+  auto t = load_thermal_params(s->platform);
+  if (!t.ok()) return t.status();
+  s->thermal = *t;
+  auto o = Oracle::create(*s->cost, {});
+  if (!o.ok()) return Error(o.status().code(), "oracle: " + o.status().message());
+  s->oracle = std::make_shared<Oracle>(std::move(o.value()));
+  return s;
+}
+
+void frame_from_observation(const Observation& o, policies::TelemetryFrame* f) noexcept {
+  f->fps = o.fps;
+  f->fps_ok = o.period_s > 0;
+  f->latency_ok = o.frames > 0;
+  f->latency_us = o.latency_ms * 1e3;
+  f->max_latency_us = o.max_latency_ms * 1e3;
+  f->power_mw = o.power_mw;
+  f->power_ok = o.period_s > 0;
+  f->frames = o.frames;
+  f->dropped = o.dropped;
+  f->reconfiguring = o.reconfiguring;
+  f->num_stages = std::min(o.num_stages, policies::kObsMaxStages);
+  for (int s = 0; s < f->num_stages; ++s) {
+    f->stage_latency_us[static_cast<size_t>(s)] = o.stage_latency_ms[static_cast<size_t>(s)] * 1e3;
+    f->queue_depth[static_cast<size_t>(s)] = o.queue_depth[static_cast<size_t>(s)];
+  }
+  for (int u = 0; u < std::min(o.num_units, policies::kMaxUnits); ++u) {
+    const size_t i = static_cast<size_t>(u);
+    f->freq_khz[i] = o.freq_khz[i];
+    f->max_freq_khz[i] = o.max_freq_khz[i];
+    f->util[i] = o.util[i];
+    f->unit_ok[i] = true;
+  }
+  for (int z = 0; z < std::min(o.num_zones, policies::kObsMaxZones); ++z) {
+    f->temp_mc[static_cast<size_t>(z)] = static_cast<std::int32_t>(std::lround(o.zone_temp_c[static_cast<size_t>(z)] * 1000.0));
+    f->temp_ok[static_cast<size_t>(z)] = true;
+  }
+  f->target_fps = o.target_fps;
+  f->max_latency_us_target = o.max_latency_target_ms * 1e3;
+  f->power_budget_mw = o.power_budget_mw;
+}
+
+const policies::MaskInput& OfflineDetector::update(const Observation& o, const Config& c) noexcept {
+  const int n = std::min(p_->num_units(), policies::kMaxUnits);
+  // Stage s = s-th run of equal letters in the order.
+  int s = -1;
+  for (int b = 0; b < c.num_blocks && !o.reconfiguring;) {
+    int e = b;
+    while (e < c.num_blocks && c.unit[static_cast<size_t>(e)] == c.unit[static_cast<size_t>(b)]) ++e;
+    ++s;
+    const int u = p_->unit_index(c.unit[static_cast<size_t>(b)]);
+    if (u >= 0 && s < o.num_stages && s < kMaxStages && o.queue_depth[static_cast<size_t>(s)] > 0 &&
+        o.stage_latency_ms[static_cast<size_t>(s)] <= 0 && o.util[static_cast<size_t>(u)] < 0.01)
+      left_[static_cast<size_t>(u)] = forget_;
+    b = e;
+  }
+  for (int u = 0; u < n; ++u) {
+    const size_t i = static_cast<size_t>(u);
+    if (left_[i] > 0) --left_[i];
+    m_.online[i] = left_[i] == 0;
+    const policies::UnitDesc& d = p_->units[i];
+    int cap = 127;
+    if (d.has_dvfs() && o.max_freq_khz[i] > 0) {
+      cap = 0;
+      for (int k = 0; k <= d.max_opp(); ++k)
+        if (d.opps[static_cast<size_t>(k)].freq_khz <= o.max_freq_khz[i]) cap = k;
+    }
+    m_.max_opp[i] = cap;
+  }
+  return m_;
+}
+
+namespace {
+
+Conditions nominal(const RunnerSetup& s) {
+  Scenario sc;
+  sc.duration_s = 10;
+  return conditions_at(sc, s.platform, 0.5);
+}
+
+ScenarioEvent ev(EventType t, char unit = 0, int cores = 0, double util = 0, double slowdown = 1, double value = 0) {
+  ScenarioEvent e;
+  e.t_s = 0;
+  e.type = t;
+  e.unit = unit;
+  e.cores = cores;
+  e.util = util;
+  e.slowdown = slowdown;
+  e.value = value;
+  return e;
+}
+
+}  // namespace
+
+Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<Scenario>& scenarios, int max_candidates) {
+  std::vector<Conditions> grid;
+  const auto& P = s.platform;
+  std::vector<std::vector<ScenarioEvent>> variants = {{}};
+  for (const auto& u : P.units) {
+    if (u.kind == policies::UnitKind::kCpu) {
+      variants.push_back({ev(EventType::kBackgroundLoad, u.letter, u.cores, 1.0)});
+      variants.push_back({ev(EventType::kBackgroundLoad, u.letter, std::max(1, u.cores / 2), 1.0)});
+    } else {
+      variants.push_back({ev(EventType::kContention, u.letter, 0, 0, 1.6)});
+      variants.push_back({ev(EventType::kUnitOffline, u.letter)});
+    }
+  }
+  variants.push_back({ev(EventType::kMaxLatencyMs, 0, 0, 0, 1, 250)});
+  variants.push_back({ev(EventType::kPowerBudgetMw, 0, 0, 0, 1, 5000)});
+  variants.push_back({ev(EventType::kPowerBudgetMw, 0, 0, 0, 1, 4500)});
+  for (const auto& v : variants)
+    for (double fps : {0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0}) {
+      Scenario sc;
+      sc.duration_s = 10;
+      sc.initial.target_fps = fps;
+      sc.events = v;
+      grid.push_back(conditions_at(sc, P, 0.5));
+    }
+  // Thermal caps: every DVFS unit one and two OPPs below its top.
+  for (int drop : {1, 2})
+    for (double fps : {0.0, 5.0, 10.0, 15.0}) {
+      Conditions c = nominal(s);
+      c.target_fps = fps;
+      for (int u = 0; u < P.num_units(); ++u)
+        if (P.units[static_cast<size_t>(u)].has_dvfs())
+          c.unit[static_cast<size_t>(u)].max_opp = std::max(0, P.units[static_cast<size_t>(u)].max_opp() - drop);
+      grid.push_back(c);
+    }
+  for (const Scenario& sc : scenarios) {
+    grid.push_back(conditions_at(sc, P, 0.0));
+    for (double t : change_points(sc)) grid.push_back(conditions_at(sc, P, t + 1e-6));
+  }
+  std::map<std::string, std::pair<int, Config>> seen;  // text → (count, config)
+  std::vector<std::string> first_order;
+  for (const Conditions& c : grid) {
+    OracleResult r;
+    if (Status st = s.oracle->query(c, &r); !st.ok()) continue;  // e.g. nothing online
+    const std::string key = policies::format_config(r.config, P);
+    auto [it, fresh] = seen.try_emplace(key, 0, r.config);
+    if (fresh) first_order.push_back(key);
+    ++it->second.first;
+  }
+  if (seen.empty()) return Error(StatusCode::kInvalidArgument, "oracle_candidates: the oracle answered no query");
+  std::stable_sort(first_order.begin(), first_order.end(),
+                   [&](const std::string& a, const std::string& b) { return seen[a].first > seen[b].first; });
+  std::vector<Config> out;
+  for (const auto& k : first_order)
+    if (static_cast<int>(out.size()) < max_candidates) out.push_back(seen[k].second);
+  return out;
+}
+
+Result<Config> static_best(RunnerSetup& s, const Scenario& scenario) {
+  OracleResult r;
+  HETSCHED_RETURN_IF_ERROR(s.oracle->query(conditions_at(scenario, s.platform, 0.0), &r));
+  return r.config;
+}
+
+Result<std::unique_ptr<policies::Controller>> make_builtin(RunnerSetup& s, const std::string& name, const Scenario& scenario) {
+  if (name.rfind("static:", 0) == 0) {
+    auto c = policies::parse_config(name.substr(7), s.platform, s.model);
+    if (!c.ok()) return c.status();
+    return policies::make_static(*c, name);
+  }
+  auto best = static_best(s, scenario);
+  if (!best.ok()) return best.status();
+  if (name == "static-best") return policies::make_static(*best, name);
+  if (name == "governor:performance") return policies::make_governor(s.platform, *best, policies::Governor::kPerformance);
+  if (name == "governor:powersave") return policies::make_governor(s.platform, *best, policies::Governor::kPowersave);
+  if (name == "governor:schedutil") return policies::make_governor(s.platform, *best, policies::Governor::kSchedutil);
+  if (name == "heuristic") return policies::make_heuristic(s.platform, s.model, *best);
+  return Error(StatusCode::kInvalidArgument, "unknown policy '" + name +
+                                                 "' (builtin: trained, static-best, static:CONFIG, governor:performance, "
+                                                 "governor:powersave, governor:schedutil, heuristic, oracle, or a policy file)");
+}
+
+std::vector<int> recovery_periods(const Scenario& scenario, const std::vector<std::uint8_t>& v) {
+  std::vector<int> out;
+  const double period_s = scenario.decision_period_ms * 1e-3;
+  for (double t : change_points(scenario)) {
+    size_t p = static_cast<size_t>(std::ceil(t / period_s - 1e-9));
+    if (p >= v.size()) continue;
+    size_t k = p;
+    while (k < v.size() && v[k]) ++k;
+    out.push_back(static_cast<int>(k - p));
+  }
+  return out;
+}
+
+Result<RunResult> run_scenario(RunnerSetup& s, const Scenario& scenario, std::uint64_t seed, policies::Controller* ctl) {
+  auto sim = Simulator::create(s.costs, s.thermal, {});
+  if (!sim.ok()) return sim.status();
+  HETSCHED_RETURN_IF_ERROR(sim->reset(scenario, seed));
+  auto start = static_best(s, scenario);
+  if (!start.ok()) return start.status();
+  Config cfg = *start;
+  HETSCHED_RETURN_IF_ERROR(sim->apply(cfg));
+  if (ctl) ctl->reset(cfg);
+  OfflineDetector det(s.platform);
+  policies::TelemetryFrame frame;
+  RunResult rr;
+  std::uint64_t seen = ~0ull;
+  OracleResult best;
+  while (!sim->done()) {
+    if (!ctl && sim->conditions_version() != seen) {
+      seen = sim->conditions_version();
+      if (s.oracle->query(sim->conditions(), &best).ok()) cfg = best.config;
+      (void)sim->apply(cfg);
+    }
+    const Observation& o = sim->step();
+    rr.violated.push_back(sim->truth().verdict.qos_counted && sim->truth().verdict.violated ? 1 : 0);
+    if (ctl) {
+      frame_from_observation(o, &frame);
+      const policies::MaskInput& m = det.update(o, cfg);
+      const Config& next = ctl->decide(frame, m);
+      // A controller proposing something the simulator refuses keeps the last configuration.
+      if (sim->apply(next).ok()) cfg = next;
+    }
+  }
+  rr.metrics = sim->metrics().result();
+  rr.recovery_periods = recovery_periods(scenario, rr.violated);
+  return rr;
+}
+
+std::string join_candidates(const std::vector<Config>& c, const policies::PlatformDesc& p) {
+  std::string out;
+  for (size_t i = 0; i < c.size(); ++i) out += (i ? "|" : "") + policies::format_config(c[i], p);
+  return out;
+}
+
+Result<AgentParts> make_agent_parts(RunnerSetup& s, const std::vector<Config>& candidates, double min_map) {
+  policies::ActionSpaceOptions ao;
+  ao.candidates = candidates;
+  auto acc = policies::load_accuracy_table(s.data_dir, s.model.name);
+  if (!acc.ok()) return acc.status();
+  ao.accuracy = *acc;
+  ao.min_map = min_map;
+  auto space = policies::ActionSpace::create(s.platform, s.model, ao);
+  if (!space.ok()) return space.status();
+  auto enc = policies::ObsEncoder::create(s.platform, space->num_candidates());
+  if (!enc.ok()) return enc.status();
+  AgentParts a{std::make_shared<const policies::ActionSpace>(std::move(space.value())), *enc, {}};
+  a.schema = {s.platform.name, s.model.name, a.space->schema() + "; " + a.encoder.schema(), policies::kObsSchemaVersion};
+  return a;
+}
+
+std::string shipped_policy_path(const RunnerSetup& s) {
+  return s.data_dir + "/policies/trained/" + s.platform.name + "_" + s.model.name + ".policy";
+}
+
+Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const std::string& path) {
+  auto f = policies::read_policy_file(path);
+  if (!f.ok()) return f.status();
+  auto it = f->metadata.find("candidates");
+  if (it == f->metadata.end()) return Error(StatusCode::kCorrupt, path + ": metadata has no \"candidates\" (not a hetsched train policy)");
+  std::vector<Config> cands;
+  const std::string& text = it->second;
+  for (size_t a = 0; a <= text.size();) {
+    size_t b = text.find('|', a);
+    if (b == std::string::npos) b = text.size();
+    auto c = policies::parse_config(text.substr(a, b - a), s.platform, s.model);
+    if (!c.ok()) return Error(StatusCode::kInvalidArgument, path + ": candidate '" + text.substr(a, b - a) + "' on " +
+                                                               s.platform.name + "/" + s.model.name + ": " + c.status().message());
+    cands.push_back(*c);
+    a = b + 1;
+  }
+  double min_map = 0;
+  if (auto m = f->metadata.find("min_map"); m != f->metadata.end()) min_map = std::atof(m->second.c_str());
+  auto parts = make_agent_parts(s, cands, min_map);
+  if (!parts.ok()) return Error(parts.status().code(), path + ": " + parts.status().message());
+  HETSCHED_RETURN_IF_ERROR(policies::check_schema(*f, parts->schema, path, parts->encoder.size(), parts->space->size()));
+  auto pol = std::make_unique<policies::MlpPolicy>(std::move(f->mlp), "trained:" + path.substr(path.find_last_of('/') + 1));
+  return policies::make_agent(parts->space, parts->encoder, std::move(pol));
+}
+
+}  // namespace hetsched::env

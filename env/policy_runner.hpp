@@ -1,0 +1,107 @@
+// Runs a controller (policies/baselines.hpp: static, governors, heuristic, trained agent) or
+// the clairvoyant oracle over a scenario in the simulator; shared by `hetsched eval`,
+// `hetsched train` and bench_eval_agent so every figure comes from the same loop.
+//
+// Also the bridge from the simulator's sensed Observation to the policies' TelemetryFrame and
+// MaskInput (the simulator's Observation has no "offline" flag, just as a device's RKNN call
+// would simply hang: OfflineDetector infers it from a used unit with work queued in front of
+// it, no service and no utilisation for a whole period, and forgets it after `forget_periods`
+// so the unit is probed again), and the candidate set of the action space (the oracle's choices
+// over a grid of conditions, computed once at create).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "env/cost_model.hpp"
+#include "env/metrics.hpp"
+#include "env/observation.hpp"
+#include "env/oracle.hpp"
+#include "env/scenario.hpp"
+#include "env/sim_costs.hpp"
+#include "env/thermal.hpp"
+#include "policies/action_space.hpp"
+#include "policies/baselines.hpp"
+#include "policies/obs_encoder.hpp"
+#include "policies/policy_file.hpp"
+
+namespace hetsched::env {
+
+// Everything built once per (platform, model).
+struct RunnerSetup {
+  policies::PlatformDesc platform;
+  policies::ModelDesc model;
+  std::shared_ptr<const CostModel> cost;
+  std::shared_ptr<const SimCosts> costs;
+  ThermalParams thermal;
+  std::shared_ptr<Oracle> oracle;
+  std::string data_dir;
+};
+Result<std::shared_ptr<RunnerSetup>> make_runner_setup(const std::string& data_dir, const std::string& platform,
+                                                       const std::string& model);
+
+// Observation → frame (units converted: ms → µs, °C → m°C).
+void frame_from_observation(const Observation& o, policies::TelemetryFrame* f) noexcept;
+
+class OfflineDetector {
+ public:
+  explicit OfflineDetector(const policies::PlatformDesc& p, int forget_periods = 50) : p_(&p), forget_(forget_periods) {}
+  void reset() noexcept { left_.fill(0); }
+  // Updates from the period just observed under `config`; returns the mask input (caps from
+  // max_freq_khz mapped to the highest OPP index at or below it).
+  const policies::MaskInput& update(const Observation& o, const policies::Config& config) noexcept;
+  const policies::MaskInput& mask() const noexcept { return m_; }
+
+ private:
+  const policies::PlatformDesc* p_;
+  int forget_;
+  std::array<int, policies::kMaxUnits> left_{};
+  policies::MaskInput m_;
+};
+
+// The oracle's configurations for a grid of conditions (targets 0..30 FPS × background load,
+// contention, offline accelerators, latency bounds, power budgets, thermal caps) plus the
+// initial and change-point conditions of `scenarios`; the most frequently chosen first, at
+// most max_candidates.
+Result<std::vector<policies::Config>> oracle_candidates(RunnerSetup& s, const std::vector<Scenario>& scenarios,
+                                                        int max_candidates);
+// The oracle's choice for the scenario's initial conditions (what ARM-CO-UP picks offline).
+Result<policies::Config> static_best(RunnerSetup& s, const Scenario& scenario);
+
+// A named controller: builtin names static-best, governor:performance|powersave|schedutil,
+// heuristic, static:CONFIG; "oracle" is handled by run_scenario (controller == nullptr).
+Result<std::unique_ptr<policies::Controller>> make_builtin(RunnerSetup& s, const std::string& name,
+                                                           const Scenario& scenario);
+
+struct RunResult {
+  Metrics metrics;
+  std::vector<int> recovery_periods;  // per change point: periods until QoS held again (0 = never lost)
+  std::vector<std::uint8_t> violated; // per period (counted periods only; 1 = QoS violated)
+};
+
+// controller == nullptr: the oracle (re-plans whenever the hidden conditions change).
+// The controller starts from static_best(scenario) (applied before the first period).
+Result<RunResult> run_scenario(RunnerSetup& s, const Scenario& scenario, std::uint64_t seed,
+                               policies::Controller* controller);
+
+// The agent's pieces for a candidate list: action space (with the accuracy table of the model,
+// budget min_map), encoder and the policy-file schema binding all of them.
+struct AgentParts {
+  std::shared_ptr<const policies::ActionSpace> space;
+  policies::ObsEncoder encoder;
+  policies::PolicySchema schema;
+};
+Result<AgentParts> make_agent_parts(RunnerSetup& s, const std::vector<policies::Config>& candidates, double min_map = 0);
+// Candidates as stored in a policy file's metadata ("candidates": configs joined by '|').
+std::string join_candidates(const std::vector<policies::Config>& c, const policies::PlatformDesc& p);
+// Loads a policy file trained for this platform/model (schema, sizes, checksum checked).
+Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const std::string& path);
+// policies/trained/<platform>_<model>.policy under the data dir.
+std::string shipped_policy_path(const RunnerSetup& s);
+
+// Periods after change point index i (period granularity) until the first period that meets QoS.
+std::vector<int> recovery_periods(const Scenario& scenario, const std::vector<std::uint8_t>& violated_per_period);
+
+}  // namespace hetsched::env

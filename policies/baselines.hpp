@@ -1,0 +1,63 @@
+// Controllers: everything that picks the next configuration from telemetry each decision
+// period. The trained agent (AgentController: encoder + Policy + ActionSpace) and the
+// baselines it must beat share this interface, so env/policy_runner runs them identically.
+// Inference only (no env/ include): the oracle baseline lives in env/policy_runner.
+//
+//   static            a fixed configuration (static-best = the oracle's choice for the
+//                     scenario's initial conditions, picked offline as ARM-CO-UP does)
+//   governor          a fixed mapping with per-domain DVFS: performance (highest OPP),
+//                     powersave (lowest), schedutil (f_next = 1.25 · f_cur · util, i.e. Linux's
+//                     1.25 · f_max · frequency-invariant util, then the lowest OPP >= f_next)
+//   heuristic         reactive: on a QoS miss raise the slowest stage's unit one OPP, at the top
+//                     OPP move a block off the slowest stage (rebalance); after `calm_periods`
+//                     periods with QoS met, lower one OPP of the least-loaded used unit and
+//                     keep it only if QoS still holds; blocks on an offline unit go to its host.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policies/action_space.hpp"
+#include "policies/config.hpp"
+#include "policies/obs_encoder.hpp"
+#include "policies/platform.hpp"
+#include "policies/policy.hpp"
+
+namespace hetsched::policies {
+
+class Controller {
+ public:
+  virtual ~Controller() = default;
+  virtual std::string_view name() const noexcept = 0;
+  // Restart (new run). `initial` is the configuration applied before the first period.
+  virtual void reset(const Config& initial) noexcept = 0;
+  // Called after every period with what was sensed; returns the configuration for the next.
+  // noexcept and allocation-free.
+  virtual const Config& decide(const TelemetryFrame& frame, const MaskInput& mask) noexcept = 0;
+};
+
+std::unique_ptr<Controller> make_static(const Config& config, std::string name = "static");
+
+enum class Governor { kPerformance, kPowersave, kSchedutil };
+std::unique_ptr<Controller> make_governor(const PlatformDesc& platform, const Config& mapping, Governor g);
+
+struct HeuristicOptions {
+  int calm_periods = 10;         // periods with QoS met before trying a lower OPP
+  double margin = 1.05;          // QoS "holds with margin" when fps >= margin · 0.95 · target
+};
+std::unique_ptr<Controller> make_heuristic(const PlatformDesc& platform, const ModelDesc& model, const Config& start,
+                                           const HeuristicOptions& options = {});
+
+// The trained agent as a controller: encode → mask → policy.decide → action space apply.
+// The policy must match encoder.size() and space.size() (checked at creation).
+Result<std::unique_ptr<Controller>> make_agent(std::shared_ptr<const ActionSpace> space, ObsEncoder encoder,
+                                               std::unique_ptr<Policy> policy);
+
+// True if the frame violates the targets it carries (the metrics rule: fps < 0.95·target,
+// worst latency > bound, power > budget).
+bool qos_violated(const TelemetryFrame& f) noexcept;
+
+}  // namespace hetsched::policies

@@ -1,0 +1,234 @@
+// hetsched train: trains the agent (Double DQN over the jump+nudge action space) in the
+// simulator with domain randomisation over scenarios, then writes the policy file and a
+// learning-curve CSV beside it (POLICY.csv).
+//
+// Loop: each episode draws a scenario (seeded RNG), resets a BatchedEnv of --envs copies with
+// distinct noise seeds, starts from the scenario's static-best configuration and steps until
+// the scenario ends. Exploration follows the oracle's candidate for the hidden conditions with
+// probability hint_fraction (training-time privileged teacher; the policy never sees it).
+// Determinism: with --steps the run is a pure function of (seed, envs); --minutes is a
+// wall-clock cap checked between episodes, so a run it cuts short depends on machine speed.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "agent/export.hpp"
+#include "agent/trainer.hpp"
+#include "env/policy_runner.hpp"
+#include "env/rl_env.hpp"
+#include "tools/args.hpp"
+#include "tools/commands.hpp"
+
+namespace hetsched::tools {
+namespace {
+
+namespace fs = std::filesystem;
+using policies::Config;
+
+// Conditions that change the oracle's answer (die temperature alone does not re-plan).
+bool changed(const env::Conditions& a, const env::Conditions& b) {
+  if (a.target_fps != b.target_fps || a.max_latency_ms != b.max_latency_ms || a.power_budget_mw != b.power_budget_mw) return true;
+  for (size_t u = 0; u < a.unit.size(); ++u)
+    if (a.unit[u].online != b.unit[u].online || a.unit[u].slowdown != b.unit[u].slowdown ||
+        a.unit[u].max_opp != b.unit[u].max_opp || a.unit[u].bg_util != b.unit[u].bg_util)
+      return true;
+  return false;
+}
+
+int cmd_train(const std::vector<std::string>& argv) {
+  const CommandSpec spec{
+      "hetsched train --platform P --model M [--scenarios DIR|FILES ...] --out POLICY --seed N [--minutes T] [--steps N]",
+      "train the placement/split/DVFS agent in the simulator and write a policy file",
+      {{"platform", "P", "platform name"},
+       {"model", "M", "model name or alias"},
+       {"scenarios", "DIR|FILE", "training scenarios: directories (their *.json) or files (default env/scenarios)", true},
+       {"out", "POLICY", "policy file to write (learning curve goes to POLICY.csv)"},
+       {"seed", "N", "seed for weights, exploration, scenario draws and noise"},
+       {"minutes", "T", "wall-clock cap in minutes (default 10)"},
+       {"steps", "N", "environment-step budget (default 3000000); the deterministic stopping rule"},
+       {"envs", "N", "environments stepped together (default 8)"},
+       {"threads", "N", "threads stepping them (default 1; results do not depend on it)"},
+       {"min-map", "X", "accuracy budget for int8 NPU blocks (mAP, models with a table only; default 0 = none)"}},
+      0, 0};
+  Args a = Args::parse(spec, argv);
+  if (a.exit_code) return *a.exit_code;
+  for (const char* req : {"platform", "model", "out", "seed"})
+    if (!a.has(req)) return fail(kExitUsage, std::string("train: --") + req + " is required (hetsched train --help)");
+  const auto seed = a.get_int("seed", 1), steps = a.get_int("steps", 3000000), envs = a.get_int("envs", 8),
+             threads = a.get_int("threads", 1);
+  const auto minutes = a.get_double("minutes", 10), min_map = a.get_double("min-map", 0);
+  if (!seed || !steps || !envs || !threads || !minutes || !min_map) return kExitUsage;
+  if (*seed < 0) return fail(kExitUsage, "train: --seed must be >= 0");
+  if (*steps < 1) return fail(kExitUsage, "train: --steps must be >= 1");
+  if (*envs < 1 || *envs > 256) return fail(kExitUsage, "train: --envs must be in 1..256");
+  if (*threads < 0 || *threads > 64) return fail(kExitUsage, "train: --threads must be in 0..64");
+  if (!(*minutes > 0) || !std::isfinite(*minutes)) return fail(kExitUsage, "train: --minutes must be > 0");
+
+  auto setup = env::make_runner_setup(data_dir(), a.get("platform"), a.get("model"));
+  if (!setup.ok()) return fail(kExitRuntime, "train: " + setup.status().message());
+  env::RunnerSetup& s = **setup;
+  std::vector<std::string> files;
+  std::vector<std::string> srcs = a.get_all("scenarios");
+  if (srcs.empty()) srcs.push_back(data_dir() + "/env/scenarios");
+  for (const auto& src : srcs) {
+    std::error_code ec;
+    if (fs::is_directory(src, ec)) {
+      std::vector<std::string> in;
+      for (const auto& e : fs::directory_iterator(src, ec))
+        if (e.path().extension() == ".json") in.push_back(e.path().string());
+      std::sort(in.begin(), in.end());
+      files.insert(files.end(), in.begin(), in.end());
+    } else {
+      files.push_back(src);
+    }
+  }
+  std::vector<env::Scenario> scen;
+  for (const auto& f : files) {
+    auto sc = env::load_scenario(f);
+    if (!sc.ok()) return fail(kExitRuntime, "train: " + sc.status().message());
+    if (Status st = env::validate_scenario(*sc, s.platform); !st.ok()) return fail(kExitRuntime, "train: " + st.message());
+    scen.push_back(std::move(sc.value()));
+  }
+  if (scen.empty()) return fail(kExitUsage, "train: no scenario files found in --scenarios");
+
+  auto cands = env::oracle_candidates(s, scen, 64);
+  if (!cands.ok()) return fail(kExitRuntime, "train: " + cands.status().message());
+  auto parts = env::make_agent_parts(s, *cands, *min_map);
+  if (!parts.ok()) return fail(kExitRuntime, "train: " + parts.status().message());
+  const auto& space = *parts->space;
+  const auto& enc = parts->encoder;
+  const int N = static_cast<int>(*envs), O = enc.size(), A = space.size();
+
+  agent::TrainerOptions to;
+  to.dqn.observation_size = O;
+  to.dqn.num_actions = A;
+  to.dqn.hidden_sizes = {64, 64};
+  to.dqn.gamma = 0.9f;
+  to.dqn.batch_size = 64;
+  to.dqn.target_sync_every = 500;
+  to.dqn.seed = static_cast<std::uint64_t>(*seed) + 1;
+  to.epsilon = {agent::EpsilonDecay::kLinear, 1.0, 0.05, std::max<std::int64_t>(1, *steps / 2)};
+  to.warmup = std::min<int>(2000, static_cast<int>(std::max<std::int64_t>(1, *steps / 4)));
+  to.seed = static_cast<std::uint64_t>(*seed) * 7919 + 3;
+  auto trainer = agent::DqnTrainer::create(to);
+  if (!trainer.ok()) return fail(kExitRuntime, "train: " + trainer.status().message());
+
+  env::RewardOptions ro;
+  auto batch = env::BatchedEnv::create(N, static_cast<int>(*threads), s.costs, s.thermal, {}, ro);
+  if (!batch.ok()) return fail(kExitRuntime, "train: " + batch.status().message());
+  env::BatchedEnv& B = **batch;
+
+  const std::string out = a.get("out");
+  std::ofstream csv(out + ".csv");
+  if (!csv) return fail(kExitRuntime, "train: cannot write " + out + ".csv");
+  csv << "episode,steps,scenario,mean_reward,epsilon,loss\n";
+
+  std::vector<Config> cfg(static_cast<size_t>(N)), next_cfg(static_cast<size_t>(N));
+  std::vector<env::OfflineDetector> det(static_cast<size_t>(N), env::OfflineDetector(s.platform));
+  std::vector<float> obs(static_cast<size_t>(N * O)), nobs(static_cast<size_t>(N * O));
+  std::vector<std::uint8_t> mask(static_cast<size_t>(N * A)), nmask(static_cast<size_t>(N * A));
+  std::vector<int> act(static_cast<size_t>(N)), hint(static_cast<size_t>(N), -1);
+  std::vector<std::uint64_t> seen(static_cast<size_t>(N), ~0ull);
+  std::vector<std::uint64_t> seeds(static_cast<size_t>(N));
+  std::vector<env::Conditions> last_cond(static_cast<size_t>(N));
+  policies::TelemetryFrame frame;
+  agent::Rng rng(static_cast<std::uint64_t>(*seed) ^ 0xabcdefull);
+  const auto t0 = std::chrono::steady_clock::now();
+  const double cap_s = *minutes * 60.0;
+  std::int64_t total = 0, episode = 0;
+  float last_loss = std::nanf("");
+  double elapsed = 0;
+  while (total < *steps && elapsed < cap_s) {
+    const env::Scenario& sc = scen[rng.below(static_cast<std::uint32_t>(scen.size()))];
+    for (int i = 0; i < N; ++i) seeds[static_cast<size_t>(i)] = rng.next();
+    if (Status st = B.reset(seeds, sc); !st.ok()) return fail(kExitRuntime, "train: " + st.message());
+    auto best = env::static_best(s, sc);
+    if (!best.ok()) return fail(kExitRuntime, "train: " + best.status().message());
+    std::fill(cfg.begin(), cfg.end(), *best);
+    for (auto& d : det) d.reset();
+    std::fill(seen.begin(), seen.end(), ~0ull);
+    B.step(cfg);  // the first period runs the offline pick; the agent decides from then on
+    auto encode_all = [&](std::vector<float>& o, std::vector<std::uint8_t>& m) {
+      for (int i = 0; i < N; ++i) {
+        const env::StepResult& r = B.results()[static_cast<size_t>(i)];
+        frame_from_observation(r.obs, &frame);
+        const auto& mi = det[static_cast<size_t>(i)].update(r.obs, cfg[static_cast<size_t>(i)]);
+        enc.encode(frame, cfg[static_cast<size_t>(i)], space.find_candidate(cfg[static_cast<size_t>(i)]),
+                   std::span<float>(o).subspan(static_cast<size_t>(i * O), static_cast<size_t>(O)));
+        space.mask(cfg[static_cast<size_t>(i)], mi, std::span<std::uint8_t>(m).subspan(static_cast<size_t>(i * A), static_cast<size_t>(A)));
+      }
+    };
+    encode_all(obs, mask);
+    double rsum = 0;
+    std::int64_t rn = 0;
+    bool done = false;
+    while (!done) {
+      for (int i = 0; i < N; ++i) {
+        const size_t k = static_cast<size_t>(i);
+        // Teacher hint: the oracle's choice for the hidden conditions, re-queried when they change.
+        const env::Conditions& c = B.results()[k].info.conditions;
+        if (seen[k] == ~0ull || changed(c, last_cond[k])) {
+          env::OracleResult orc;
+          hint[k] = s.oracle->query(c, &orc).ok() ? space.find_candidate(orc.config) : -1;
+          last_cond[k] = c;
+          seen[k] = 0;
+        }
+        act[k] = trainer->act(std::span<const float>(obs).subspan(k * static_cast<size_t>(O), static_cast<size_t>(O)),
+                              std::span<const std::uint8_t>(mask).subspan(k * static_cast<size_t>(A), static_cast<size_t>(A)), hint[k]);
+        next_cfg[k] = space.apply(act[k], cfg[k]);
+      }
+      cfg = next_cfg;
+      B.step(cfg);
+      encode_all(nobs, nmask);
+      for (int i = 0; i < N; ++i) {
+        const size_t k = static_cast<size_t>(i);
+        const env::StepResult& r = B.results()[k];
+        const float rew = static_cast<float>(r.reward);
+        rsum += rew, ++rn;
+        const float l = trainer->observe(std::span<const float>(obs).subspan(k * static_cast<size_t>(O), static_cast<size_t>(O)), act[k],
+                                         rew, std::span<const float>(nobs).subspan(k * static_cast<size_t>(O), static_cast<size_t>(O)),
+                                         std::span<const std::uint8_t>(nmask).subspan(k * static_cast<size_t>(A), static_cast<size_t>(A)), r.done);
+        if (!std::isnan(l)) last_loss = l;
+        done = done || r.done;
+      }
+      obs.swap(nobs);
+      mask.swap(nmask);
+      total += N;
+      if (total % 20000 < N) {
+        elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double sps = total / std::max(elapsed, 1e-9);
+        const double eta = std::min((static_cast<double>(*steps) - static_cast<double>(total)) / std::max(sps, 1e-9), cap_s - elapsed);
+        std::fprintf(stderr, "\rtrain: %lld steps  %.0f steps/s  episodes %lld  mean reward %.3f  eps %.3f  ETA %.0f s   ",
+                     static_cast<long long>(total), sps, static_cast<long long>(episode), rn ? rsum / static_cast<double>(rn) : 0.0,
+                     trainer->epsilon(), std::max(0.0, eta));
+      }
+    }
+    ++episode;
+    csv << episode << "," << total << "," << sc.name << "," << (rn ? rsum / static_cast<double>(rn) : 0.0) << ","
+        << trainer->epsilon() << "," << (std::isnan(last_loss) ? 0.0f : last_loss) << "\n";
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  std::fprintf(stderr, "\n");
+  std::string names;
+  for (const auto& sc : scen) names += (names.empty() ? "" : ",") + sc.name;
+  Status st = agent::save_dqn_policy(out, trainer->dqn(), parts->schema,
+                                     {{"candidates", env::join_candidates(*cands, s.platform)},
+                                      {"min_map", std::to_string(*min_map)},
+                                      {"scenarios", names},
+                                      {"env_steps", std::to_string(total)},
+                                      {"episodes", std::to_string(episode)},
+                                      {"envs", std::to_string(N)},
+                                      {"train_seed", std::to_string(*seed)}});
+  if (!st.ok()) return fail(kExitRuntime, "train: " + st.message());
+  std::fprintf(stderr, "train: wrote %s (%lld steps, %lld episodes, %.0f s, weights checksum %016llx) and %s.csv\n", out.c_str(),
+               static_cast<long long>(total), static_cast<long long>(episode), elapsed,
+               static_cast<unsigned long long>(trainer->dqn().online().checksum()), out.c_str());
+  return kExitOk;
+}
+
+const CommandRegistrar kReg{"train", "train the RL agent in the simulator and write a policy file", cmd_train};
+
+}  // namespace
+}  // namespace hetsched::tools
