@@ -57,9 +57,11 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
     const bool per_block = npu >= 0 && rs.size() >= 500;
     const int SEG = 2 * U;  // per-accelerator segment overhead (a, c) at [SEG + 2u, SEG + 2u + 1]
     const int BLK = 4 * U;  // per-block NPU (a, c) at [BLK + 2b, BLK + 2b + 1]
-    const int nparam = 4 * U + (per_block ? 2 * NB : 0);
+    const int SCL = 4 * U + (per_block ? 2 * NB : 0);  // per (unit, block) time scale at [SCL + u*NB + b]
+    const int nparam = SCL + (per_block ? U * NB : 0);
     Eigen::VectorXd prior = Eigen::VectorXd::Zero(nparam);
     for (int u = 0; u < U; ++u) prior(2 * u) = 1.0;
+    for (int i = SCL; i < nparam; ++i) prior(i) = 1.0;
     std::vector<JRow> J;
     for (const PipelineRow* r : rs) {
       auto c = pipeline_config(p, cost.model(), r->order, r->gpu_host, r->npu_host, r->f_little_khz, r->f_big_khz, r->f_gpu_hz);
@@ -88,7 +90,9 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
         const double rel = k == UnitKind::kNpu
                                ? host_eff_ghz(p, sim, cost.default_host(u), 1000) / host_eff_ghz(p, sim, h, hopp)
                                : opp_ghz(p, u, 1000) / opp_ghz(p, u, opp);
-        j.f[u].push_back({2 * u, t});
+        // Many rows: one scale per (unit, block) replaces the unit's ka (the coarse groups of the
+        // per-layer table were split over blocks by work, which these rows can correct).
+        j.f[u].push_back({per_block ? SCL + u * NB + b : 2 * u, t});
         j.f[u].push_back({2 * u + 1, t * rel});
       }
       J.push_back(std::move(j));
@@ -141,7 +145,8 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       Eigen::VectorXd nt = A.ldlt().solve(bv);
       // ka > 0, kb >= 0: a lower clock can never make a block faster (monotone in frequency).
       for (int u = 0; u < U; ++u) nt(2 * u) = std::max(0.05, nt(2 * u)), nt(2 * u + 1) = std::max(0.0, nt(2 * u + 1));
-      for (int i = SEG; i < nparam; ++i) nt(i) = std::max(0.0, nt(i));  // times are non-negative
+      for (int i = SEG; i < SCL; ++i) nt(i) = std::max(0.0, nt(i));  // times are non-negative
+      for (int i = SCL; i < nparam; ++i) nt(i) = std::max(0.2, nt(i));
       th = 0.5 * nt + 0.5 * th;  // damped: the bottleneck assignment changes between iterations
     }
     th = best_th;
@@ -151,7 +156,15 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       bool seen = false;
       for (const JRow& j : J) seen = seen || j.used[u];
       if (!seen || (per_block && u == npu)) continue;
-      mj["pipeline_correction"][std::string(1, p.units[static_cast<size_t>(u)].letter)] = json::array({th(2 * u), th(2 * u + 1)});
+      const std::string L(1, p.units[static_cast<size_t>(u)].letter);
+      if (per_block) {
+        mj["pipeline_correction"][L] = json::array({1.0, th(2 * u + 1)});
+        std::vector<double> sc(static_cast<size_t>(NB));
+        for (int b = 0; b < NB; ++b) sc[static_cast<size_t>(b)] = th(SCL + u * NB + b);
+        mj["block_scale"][L] = sc;
+      } else {
+        mj["pipeline_correction"][L] = json::array({th(2 * u), th(2 * u + 1)});
+      }
     }
     if (per_block) {
       json t = json::array(), pw = json::array();

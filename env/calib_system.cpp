@@ -198,53 +198,82 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
   (*costs)["power"] = pw;
   HETSCHED_RETURN_IF_ERROR(write_json(tmp, *costs));
 
-  // Step 5: switch mode. measured - (input + transfers + DVFS) = sum_u scale_u * S_u + per_block * NB.
+  // Step 5: switch mode, per model (the serial campaigns differ per network) plus a pooled
+  // default: measured - (input + transfers + DVFS + segments) = sum_u scale_u * S_u + per_block * NB,
+  // non-negative least squares in relative error; then a per-model power scale eta of the
+  // per-layer block powers: minimise sum ((eta * E_pred - E_meas) / E_meas)^2.
   {
-    CostModelCache cache(p, o.data_dir, tmp);
     const int U = p.num_units();
-    std::vector<std::vector<double>> rows;
-    std::vector<double> ys;
-    for (const auto& r : *srow) {
-      if (held_back(switch_key(r))) continue;
-      auto cm = cache.get(r.model);
-      if (!cm.ok()) continue;
-      auto c = switch_config(p, (*cm)->model(), r.order, r.freq, r.host);
-      if (!c.ok()) continue;
-      auto pred = predict_switch(**cm, *c);
-      if (!pred.ok()) continue;
-      std::vector<double> x(static_cast<size_t>(U + 1), 0.0);
-      double s_all = 0;
-      for (int bl = 0; bl < c->num_blocks; ++bl) {
-        const int u = p.unit_index(c->unit[static_cast<size_t>(bl)]);
-        const auto k = p.units[static_cast<size_t>(u)].kind;
-        const int h = k == UnitKind::kGpu ? p.unit_index(c->gpu_host) : k == UnitKind::kNpu ? p.unit_index(c->npu_host) : -1;
-        const int opp = k == UnitKind::kNpu ? 0 : c->block_freq[static_cast<size_t>(bl)];
-        const int hopp = k == UnitKind::kGpu ? c->block_host_freq[static_cast<size_t>(bl)] : c->block_freq[static_cast<size_t>(bl)];
-        const double t = (*cm)->switch_block_ms(bl, u, opp, h, hopp);
-        x[static_cast<size_t>(u)] += t;
-        s_all += t;
+    struct SRow { std::string model; std::vector<double> x; double y, meas; };
+    std::vector<SRow> rows;
+    {
+      CostModelCache cache(p, o.data_dir, tmp);
+      for (const auto& r : *srow) {
+        if (held_back(switch_key(r))) continue;
+        auto cm = cache.get(r.model);
+        if (!cm.ok()) continue;
+        auto c = switch_config(p, (*cm)->model(), r.order, r.freq, r.host);
+        if (!c.ok()) continue;
+        auto pred = predict_switch(**cm, *c);
+        if (!pred.ok()) continue;
+        std::vector<double> x(static_cast<size_t>(U + 1), 0.0);
+        double s_all = 0;
+        for (int bl = 0; bl < c->num_blocks; ++bl) {
+          const int u = p.unit_index(c->unit[static_cast<size_t>(bl)]);
+          const auto k = p.units[static_cast<size_t>(u)].kind;
+          const int h = k == UnitKind::kGpu ? p.unit_index(c->gpu_host) : k == UnitKind::kNpu ? p.unit_index(c->npu_host) : -1;
+          const int opp = k == UnitKind::kNpu ? 0 : c->block_freq[static_cast<size_t>(bl)];
+          const int hopp = k == UnitKind::kGpu ? c->block_host_freq[static_cast<size_t>(bl)] : c->block_freq[static_cast<size_t>(bl)];
+          const double t = (*cm)->switch_block_ms(bl, u, opp, h, hopp);
+          x[static_cast<size_t>(u)] += t;
+          s_all += t;
+        }
+        x[static_cast<size_t>(U)] = c->num_blocks;
+        rows.push_back({(*cm)->model().name, x, r.total_ms - (pred->latency_ms - s_all), r.total_ms});
       }
-      x[static_cast<size_t>(U)] = c->num_blocks;
-      rows.push_back(x);
-      ys.push_back(r.total_ms - (pred->latency_ms - s_all));
     }
-    if (!rows.empty()) {
-      Eigen::MatrixXd A2(static_cast<int>(rows.size()), U + 1);
-      Eigen::VectorXd y2(static_cast<int>(rows.size()));
-      for (size_t i = 0; i < rows.size(); ++i) {
-        const double w = 1.0 / std::max(1.0, ys[i]);
-        for (int k = 0; k <= U; ++k) A2(static_cast<int>(i), k) = rows[i][static_cast<size_t>(k)] * w;
-        y2(static_cast<int>(i)) = ys[i] * w;
+    auto fit = [&](const std::string& model) -> json {
+      std::vector<const SRow*> sel;
+      for (const auto& r : rows)
+        if (model.empty() || r.model == model) sel.push_back(&r);
+      Eigen::MatrixXd A2(static_cast<int>(sel.size()), U + 1);
+      Eigen::VectorXd y2(static_cast<int>(sel.size()));
+      for (size_t i = 0; i < sel.size(); ++i) {
+        for (int k = 0; k <= U; ++k) A2(static_cast<int>(i), k) = sel[i]->x[static_cast<size_t>(k)] / sel[i]->meas;
+        y2(static_cast<int>(i)) = sel[i]->y / sel[i]->meas;
       }
-      Eigen::MatrixXd AtA = A2.transpose() * A2;
-      AtA.diagonal().array() += 1e-9 * AtA.diagonal().maxCoeff();
-      const Eigen::VectorXd s = AtA.ldlt().solve(A2.transpose() * y2);
-      json sw = {{"per_block_ms", std::max(0.0, s(U))}, {"fit_rows", rows.size()}};
+      const Eigen::VectorXd s = lsq(A2, y2, true, 1e-6);
+      json sw = {{"per_block_ms", s(U)}, {"fit_rows", sel.size()}};
       for (int u = 0; u < U; ++u) {
-        const bool seen = AtA(u, u) > 1e-6 * AtA.diagonal().maxCoeff();
-        sw["scale"][std::string(1, p.units[static_cast<size_t>(u)].letter)] = seen ? s(u) : 1.0;
+        const bool seen = A2.col(u).norm() > 1e-9;
+        sw["scale"][std::string(1, p.units[static_cast<size_t>(u)].letter)] = seen && s(u) > 0.05 ? s(u) : 1.0;
       }
-      (*costs)["switch"] = sw;
+      return sw;
+    };
+    if (!rows.empty()) {
+      (*costs)["switch"] = fit("");
+      std::map<std::string, int> models;
+      for (const auto& r : rows) ++models[r.model];
+      for (auto& [m, n] : models)
+        if (n >= 20) (*costs)["models"][m]["switch"] = fit(m);
+      HETSCHED_RETURN_IF_ERROR(write_json(tmp, *costs));
+      // Power scale per model on the same fit rows.
+      std::map<std::string, std::pair<double, double>> eta;  // sum r, sum r^2 with r = pred / meas
+      CostModelCache cache(p, o.data_dir, tmp);
+      for (const auto& r : *srow) {
+        if (held_back(switch_key(r))) continue;
+        auto cm = cache.get(r.model);
+        if (!cm.ok()) continue;
+        auto c = switch_config(p, (*cm)->model(), r.order, r.freq, r.host);
+        if (!c.ok()) continue;
+        auto pred = predict_switch(**cm, *c);
+        if (!pred.ok()) continue;
+        const double q = pred->energy_mj / r.energy_mj;
+        auto& e = eta[(*cm)->model().name];
+        e.first += q, e.second += q * q;
+      }
+      for (auto& [m, e] : eta)
+        if ((*costs)["models"][m].contains("switch")) (*costs)["models"][m]["switch"]["power_scale"] = e.first / e.second;
     }
   }
   std::filesystem::remove(tmp);

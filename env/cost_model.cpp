@@ -33,6 +33,7 @@ struct CostModel::Impl {
   std::array<double, kMaxUnits> ka{}, kb{};        // pipeline correction: ka + kb * f_max / f
   std::array<double, kMaxUnits> sw_scale{};        // switch-mode scale per unit
   double sw_block_ms = 0;                          // switch-mode sync overhead per block
+  double power_scale = 1.0;                        // per-model correction of the per-layer block powers
   std::array<TimeCoef, kMaxUnits> input{};         // input stage a + b / f
   std::array<TimeCoef, kMaxUnits> segment{};       // per accelerator segment: a + c / f_host_eff
   double base_mw = 0;
@@ -211,6 +212,15 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
     if (j.contains("models") && j["models"].contains(model.name)) mj = &j["models"][model.name];
     if (mj != nullptr) {
       if (mj->contains("pipeline_correction")) load_corr((*mj)["pipeline_correction"]);
+      if (mj->contains("switch")) {
+        const json& sw = (*mj)["switch"];
+        I.sw_block_ms = sw.value("per_block_ms", I.sw_block_ms);
+        I.power_scale = sw.value("power_scale", 1.0);
+        for (int u = 0; u < I.U; ++u) {
+          const std::string L(1, platform.units[static_cast<size_t>(u)].letter);
+          if (sw.contains("scale") && sw["scale"].contains(L)) I.sw_scale[static_cast<size_t>(u)] = sw["scale"][L].get<double>();
+        }
+      }
       const json& units = mj->at("units");
       for (auto it = units.begin(); it != units.end(); ++it) {
         const std::string where = path + ": models." + model.name + ".units." + it.key();
@@ -236,6 +246,20 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
             I.tcoef[i] = {tc.a * share, tc.b * share, tc.c * share};
             I.pcoef[i] = pc;  // power is intensive: every part of the group draws the group's power
             I.kind[i] = kProfiled;
+          }
+        }
+      }
+      // Per-block time scale fitted on many pipeline rows (calib_pipeline.cpp).
+      if (mj->contains("block_scale")) {
+        for (auto& [L, arr] : (*mj)["block_scale"].items()) {
+          const int u = L.size() == 1 ? platform.unit_index(L[0]) : -1;
+          if (u < 0 || !arr.is_array() || static_cast<int>(arr.size()) != I.NB)
+            return Error(StatusCode::kCorrupt, path + ": models." + model.name + ".block_scale." + L + ": needs " +
+                                                   std::to_string(I.NB) + " values for a known unit");
+          for (int b = 0; b < I.NB; ++b) {
+            TimeCoef& tc = I.tcoef[static_cast<size_t>(b * I.U + u)];
+            const double k = arr[static_cast<size_t>(b)].get<double>();
+            tc = {tc.a * k, tc.b * k, tc.c * k};
           }
         }
       }
@@ -333,7 +357,7 @@ double CostModel::block_power_mw(int block, int unit, int opp, int host_unit, in
   const int h = host_unit < 0 ? I.host[static_cast<size_t>(unit)] : host_unit;
   double x_host = 0;
   if (I.platform.units[static_cast<size_t>(unit)].kind != UnitKind::kCpu && h >= 0) x_host = I.x_power(h, host_opp);
-  return p.a + p.b * I.x_power(unit, opp) + p.c * x_host;
+  return I.power_scale * (p.a + p.b * I.x_power(unit, opp) + p.c * x_host);
 }
 
 double CostModel::transfer_ms(int block, int src_unit, int dst_unit) const noexcept {
