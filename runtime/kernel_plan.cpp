@@ -47,6 +47,10 @@ Status plan_layer(const Ctx& c, const std::vector<TensorShape>& shapes, int i, L
   if (static_cast<int>(lp->inputs.size()) > kMaxLayerInputs)
     return c.err(i, "inputs", "more than " + std::to_string(kMaxLayerInputs) + " inputs");
   HETSCHED_RETURN_IF_ERROR(fused_act(c, i, l.activation, &lp->act));
+  // Hand-built descriptions skip the loader's bounds; keep all int arithmetic below overflow.
+  for (const auto& [field, v] : {std::pair<const char*, int>{"out_channels", l.out_channels}, {"kernel", l.kernel},
+                                 {"stride", l.stride}, {"pad", l.pad}, {"groups", l.groups}})
+    if (v > policies::kMaxModelDim) return c.err(i, field, std::to_string(v) + " exceeds " + std::to_string(policies::kMaxModelDim));
   if (l.stride < 1) return c.err(i, "stride", "must be >= 1, got " + std::to_string(l.stride));
   if (l.pad < 0) return c.err(i, "pad", "must be >= 0, got " + std::to_string(l.pad));
   switch (l.op) {
@@ -105,6 +109,8 @@ Status plan_layer(const Ctx& c, const std::vector<TensorShape>& shapes, int i, L
     }
     case OpType::kUpsample:
       lp->factor = l.stride;  // the model format stores the upsampling factor in "stride"
+      if (std::int64_t{std::max(in.h, in.w)} * l.stride > policies::kMaxModelDim)
+        return c.err(i, "stride", "upsampling " + shape_str(in) + " by " + std::to_string(l.stride) + " is too large");
       lp->out = {in.c, in.h * l.stride, in.w * l.stride};
       break;
     case OpType::kLrn:
@@ -121,6 +127,12 @@ Status plan_layer(const Ctx& c, const std::vector<TensorShape>& shapes, int i, L
     case OpType::kCount:
       return c.err(i, "op", "no op");
   }
+  if (lp->out.c > policies::kMaxModelDim || lp->out.h > policies::kMaxModelDim || lp->out.w > policies::kMaxModelDim ||
+      lp->out.elements() > kMaxTensorFloats)
+    return c.err(i, "", "output " + shape_str(lp->out) + " too large (limit " + std::to_string(kMaxTensorFloats) + " floats)");
+  if (lp->weight_floats + lp->bias_floats > kMaxTensorFloats)
+    return c.err(i, "", std::to_string(lp->weight_floats + lp->bias_floats) + " parameters exceed the limit of " +
+                            std::to_string(kMaxTensorFloats) + " per layer");
   if (lp->out.c <= 0 || lp->out.h <= 0 || lp->out.w <= 0)
     return c.err(i, "", "empty output " + shape_str(lp->out) + " (input " + shape_str(in) + " too small)");
   if (l.out.c != 0 && (l.out.c != lp->out.c || l.out.h != lp->out.h || l.out.w != lp->out.w))
@@ -156,8 +168,10 @@ Result<ModelPlan> plan_model(const policies::ModelDesc& m) {
   ModelPlan mp;
   mp.name = m.name;
   mp.input = m.input;
-  if (m.input.c <= 0 || m.input.h <= 0 || m.input.w <= 0)
-    return c.err(-1, "input", "shape " + shape_str(m.input) + " must be positive");
+  if (m.input.c <= 0 || m.input.h <= 0 || m.input.w <= 0 || m.input.c > policies::kMaxModelDim ||
+      m.input.h > policies::kMaxModelDim || m.input.w > policies::kMaxModelDim)
+    return c.err(-1, "input", "shape " + shape_str(m.input) + " must be positive and <= " +
+                                  std::to_string(policies::kMaxModelDim) + " per dimension");
   if (n == 0) return c.err(-1, "layers", "no layers");
   mp.layers.resize(static_cast<size_t>(n));
   std::vector<TensorShape> shapes(static_cast<size_t>(n));

@@ -19,6 +19,9 @@
 namespace hetsched::runtime {
 
 inline constexpr int kMaxLayerInputs = 16;  // concat fan-in limit (GoogleNet needs 4)
+// Per tensor and per layer's parameters: keeps every index in int64 and a layer's float count in
+// the weights file's u32 (1 Gi floats = 4 GiB, far above any zoo layer).
+inline constexpr std::int64_t kMaxTensorFloats = std::int64_t{1} << 30;
 inline constexpr int kLrnDefaultSize = 5;    // Caffe AlexNet/GoogleNet: size 5, alpha 1e-4, beta 0.75, k 1
 inline constexpr float kLrnAlpha = 1e-4f, kLrnBeta = 0.75f, kLrnK = 1.0f;
 

@@ -145,6 +145,25 @@ TEST(Executor, RejectsMalformedModelsNamingLayerAndField) {
   m = chain_model();
   m.layers[1].activation = OpType::kSoftmax;
   EXPECT_EQ(EigenModel::create(m, {}).status().code(), StatusCode::kInvalidArgument);
+  // Absurd hand-built sizes are refused before any arithmetic can overflow.
+  m = chain_model();
+  m.layers[0].out_channels = 1 << 20;
+  EXPECT_NE(EigenModel::create(m, {}).status().message().find(".out_channels"), std::string::npos);
+  m = chain_model();
+  m.input = {3, 60000, 60000};
+  EXPECT_NE(EigenModel::create(m, {}).status().message().find("too large"), std::string::npos);
+  m = graph_model();
+  m.layers[8].stride = 1 << 15;
+  EXPECT_NE(EigenModel::create(m, {}).status().message().find("'up' .stride"), std::string::npos);
+  m = graph_model();
+  m.layers[1].stride = 0;
+  EXPECT_EQ(EigenModel::create(m, {}).status().code(), StatusCode::kInvalidArgument);
+  m = graph_model();
+  m.layers[1].pad = -1;
+  EXPECT_EQ(EigenModel::create(m, {}).status().code(), StatusCode::kInvalidArgument);
+  m = graph_model();
+  m.blocks.clear();
+  EXPECT_EQ(EigenModel::create(m, {}).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(Executor, RunBlockValidatesArguments) {
