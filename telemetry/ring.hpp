@@ -7,7 +7,7 @@
 //                           unread element is discarded to make room.
 //   kDropNewest           - the element being pushed is discarded (keeps an unbroken prefix).
 // Either way dropped() counts the losses so the writer can record them in the trace, and
-// received + dropped == pushed holds exactly.
+// received + dropped == push attempts holds exactly.
 //
 // Why drop-oldest is subtle in an SPSC ring: normally only the consumer writes the read index
 // `tail_`. To drop the oldest element the producer must advance `tail_` too, so both sides can
@@ -18,7 +18,7 @@
 //   * The consumer copies slot[t] *before* its CAS and discards the copy if the CAS fails. The
 //     copy may then be torn (the producer may already be rewriting the slot), which is why slot
 //     words are std::atomic<uint64_t> accessed with relaxed loads/stores: a torn copy is a
-//     harmless stale value, not a C++ data race (and TSan/helgrind agree).
+//     harmless discarded value, not a C++ data race (checked with -fsanitize=thread).
 //   * The producer writes slot[h % cap] only after it has seen tail_ > h - cap, i.e. element
 //     h - cap (the previous occupant) is owned by someone. If the consumer owns it, its copy
 //     happened before its CAS (release), which the producer's load of tail_ (acquire) sees, so
@@ -33,7 +33,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <new>
+#include <string>
 #include <type_traits>
 
 #include "telemetry/status.hpp"
