@@ -9,6 +9,8 @@
 // Data files: $HETSCHED_DATA_DIR, else the source tree this was built from.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -132,6 +134,13 @@ void BM_Inference(benchmark::State& state, std::string name) {
     auto st = b->exec->run_range(0, nb, in.data(), static_cast<int>(in.size()), out.data(), static_cast<int>(out.size()));
     if (!st.ok()) return state.SkipWithError(st.to_string().c_str());
   }
+  // Synthetic weights must keep every output finite (YOLOv3: 75 blocks, 23 residual adds).
+  double max_abs = 0;
+  for (float v : b->data.back()) {
+    if (!std::isfinite(v)) return state.SkipWithError("non-finite model output");
+    max_abs = std::max(max_abs, static_cast<double>(std::abs(v)));
+  }
+  state.counters["max_abs_out"] = max_abs;
   const auto& plan = b->model->plan();
   state.counters["FLOP/s"] = benchmark::Counter(2 * plan.macs, benchmark::Counter::kIsIterationInvariantRate);
   // Memory: shared weights, and the per-executor workspace (arena + kernel scratch).
