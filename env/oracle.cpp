@@ -200,6 +200,29 @@ Status Oracle::query(const Conditions& cond, OracleResult* out) noexcept {
     best_obj_ = seed_obj * (1 + 1e-12);  // the search may re-find it (same config, rounding)
     best_ = seed;
   }
+  // Relax first: the latency bound and (flat out) the budget widen the label sets. The
+  // optimum without them, if it happens to meet them, is the optimum with them.
+  if (use_L_ || use_budget_) {
+    use_L_ = use_budget_ = false;
+    const double budget = budget_, l_max = l_max_;
+    budget_ = l_max_ = 0;
+    search(Mode::kEnergy, seeded);
+    budget_ = budget;
+    l_max_ = l_max;
+    use_L_ = l_max_ > 0;
+    use_budget_ = F_ <= 0 && budget_ > 0;
+    if (have_best_) {
+      const OracleEval e = evaluate_config(t_, cond, best_);
+      if (e.valid && (l_max_ <= 0 || e.latency_ms <= l_max_) && (budget_ <= 0 || e.power_mw <= budget_)) {
+        finish(cond, out);
+        out->feasible = true;
+        return Status::Ok();
+      }
+    }
+    have_best_ = seeded;  // the relaxed optimum is infeasible: back to the feasible seed
+    best_obj_ = seeded ? seed_obj * (1 + 1e-12) : kInf;
+    best_ = seed;
+  }
   search(Mode::kEnergy, seeded);
   if (have_best_) {
     finish(cond, out);

@@ -481,3 +481,37 @@ TEST(OracleCostModel, EvaluationEqualsPredictPipelineAtNominalConditions) {
 
 }  // namespace
 }  // namespace hetsched::env
+
+namespace hetsched::env {
+namespace {
+
+TEST(Oracle, LabelCapOverflowIsFlaggedNotSilent) {
+  // One label per cell cannot hold the (S, L) Pareto sets a latency bound needs: the answer
+  // stays a valid configuration but must say it is no longer guaranteed exact.
+  std::mt19937 rng(31);
+  int flagged = 0;
+  for (int k = 0; k < 20; ++k) {
+    OracleTable t = random_table({2, true, true, 8}, rng);
+    Oracle::Options opt;
+    opt.max_labels_per_cell = 1;
+    auto tight = Oracle::create(t, opt);
+    auto full = Oracle::create(t, {});
+    ASSERT_TRUE(tight.ok() && full.ok());
+    Conditions c;
+    c.target_fps = 40;
+    c.max_latency_ms = 30;
+    OracleResult a, b;
+    ASSERT_TRUE(tight->query(c, &a).ok());
+    ASSERT_TRUE(full->query(c, &b).ok());
+    EXPECT_TRUE(b.exact);
+    EXPECT_TRUE(evaluate_config(t, c, a.config).valid);
+    if (!a.exact) ++flagged;
+    if (a.exact && a.feasible == b.feasible) {
+      EXPECT_NEAR(a.energy_mj, b.energy_mj, 1e-9 * b.energy_mj);
+    }
+  }
+  EXPECT_GT(flagged, 0);
+}
+
+}  // namespace
+}  // namespace hetsched::env
