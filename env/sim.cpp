@@ -196,10 +196,9 @@ void Simulator::set_requested(const policies::Config& cfg) noexcept {
   const auto& p = platform();
   for (int u = 0; u < num_units_; ++u) {
     if (!p.units[u].has_dvfs()) continue;
-    int r = cfg.per_block_freq ? -1 : cfg.freq_idx[u];
-    if (cfg.per_block_freq)  // switch mode: the unit's highest block OPP stands for it in telemetry
-      for (int b = 0; b < cfg.num_blocks; ++b)
-        if (p.unit_index(cfg.unit[b]) == u) r = std::max<int>(r, cfg.block_freq[b]);
+    // Switch mode: per-block OPPs are part of the serial stage's time and power; between
+    // blocks the cluster-level OPP (idle power, telemetry) is the lowest, as predict_switch assumes.
+    const int r = cfg.per_block_freq ? 0 : cfg.freq_idx[u];
     if (r >= 0) req_opp_[u] = std::min(r, p.units[u].max_opp());  // -1: leave the unit as it is
   }
   p_dvfs_ = true;
@@ -264,30 +263,50 @@ void Simulator::recompute_stages() noexcept {
       if (h >= 0) st.share[h] += static_cast<float>(1.0 / std::max(1, p.units[h].cores));
       continue;
     }
-    // Switch mode: one serial stage; each block at its own (thermally capped) OPP, DVFS
-    // switches between blocks pay the measured transition delay.
+    // Switch mode: one serial stage (the terms predict_switch sums): the frame's input stage,
+    // each block at its own (thermally capped) OPP, a DVFS transition whenever a unit's or a
+    // G/N host's OPP differs from the one it was last set to, transfers between units. The
+    // loop is cyclic: the previous frame's last OPP is where each unit starts.
     std::array<int, kMaxUnits> last{};
     last.fill(-1);
-    for (int b = c.num_blocks - 1; b >= 0; --b) {  // cyclic steady state: the previous frame's last OPP
-      const int u = p.unit_index(c.unit[b]);
-      if (last[u] < 0) last[u] = p.units[u].has_dvfs() ? std::min<int>(c.block_freq[b], gov_.cap(u)) : 0;
+    auto opp_of = [&](int b, int* u, int* h, int* opp, int* hopp) {
+      *u = p.unit_index(c.unit[b]);
+      const auto k = p.units[*u].kind;
+      *h = k == UnitKind::kGpu ? p.unit_index(c.gpu_host) : (k == UnitKind::kNpu ? p.unit_index(c.npu_host) : -1);
+      auto capped = [&](int unit, int want) { return p.units[unit].has_dvfs() ? std::min(std::max(want, 0), gov_.cap(unit)) : 0; };
+      *opp = capped(*u, k == UnitKind::kNpu ? 0 : c.block_freq[b]);
+      *hopp = *h < 0 ? 0 : capped(*h, k == UnitKind::kGpu ? c.block_host_freq[b] : c.block_freq[b]);
+    };
+    for (int b = 0; b < c.num_blocks; ++b) {
+      int u, h, opp, hopp;
+      opp_of(b, &u, &h, &opp, &hopp);
+      last[u] = opp;
+      if (h >= 0) last[h] = hopp;
     }
     double total = 0, energy = 0;
     std::array<double, kMaxUnits> on{};
+    auto set_opp = [&](int unit, int opp) {
+      if (unit < 0 || !p.units[unit].has_dvfs()) return 0.0;
+      const double d = last[unit] >= 0 && last[unit] != opp ? costs_->dvfs_delay_ms(unit, last[unit], opp) : 0.0;
+      last[unit] = opp;
+      return d;
+    };
     for (int b = 0; b < c.num_blocks; ++b) {
-      const int u = p.unit_index(c.unit[b]);
-      const int opp = p.units[u].has_dvfs() ? std::min<int>(std::max<int>(c.block_freq[b], 0), gov_.cap(u)) : 0;
-      const auto k = p.units[u].kind;
-      const int h = k == UnitKind::kGpu ? p.unit_index(c.gpu_host) : (k == UnitKind::kNpu ? p.unit_index(c.npu_host) : -1);
-      int hopp = 0;
-      if (h >= 0) hopp = std::min<int>(std::max<int>(k == UnitKind::kGpu ? c.block_host_freq[b] : c.block_freq[b], 0), gov_.cap(h));
-      double t = costs_->block_time_ms(b, u, opp, h, hopp) * cond_.unit[u].slowdown;
-      const double pw = costs_->dynamic_power_mw(u, opp, 1.0);
-      if (opp != last[u]) t += costs_->dvfs_delay_ms(u, last[u], opp), last[u] = opp;
+      int u, h, opp, hopp;
+      opp_of(b, &u, &h, &opp, &hopp);
+      if (b == 0) {  // the frame is read and preprocessed on the cluster driving block 0
+        const int iu = h >= 0 ? h : u, iopp = h >= 0 ? hopp : opp;
+        const double ti = costs_->input_ms(iu, iopp);
+        total += ti, energy += ti * costs_->dynamic_power_mw(iu, iopp, 1.0), on[iu] += ti;
+      }
+      double t = set_opp(u, opp) + set_opp(h, hopp);
       if (b > 0 && c.unit[b] != c.unit[b - 1]) t += costs_->transfer_ms(b - 1, p.unit_index(c.unit[b - 1]), u);
-      total += t;
-      energy += t * pw;
-      on[u] += t;
+      double tb = costs_->switch_block_ms(b, u, opp, h, hopp) * cond_.unit[u].slowdown;
+      // Each contiguous segment pays the accelerator invocation cost (0 for CPUs).
+      if (b == 0 || c.unit[b] != c.unit[b - 1]) tb += costs_->stage_overhead_ms(u, opp, h, hopp, false);
+      total += t + tb;
+      energy += tb * costs_->block_active_mw(b, u, opp, h, hopp);
+      on[u] += tb;
     }
     st.base_ms = total;
     st.active_mw = total > 0 ? energy / total : 0;

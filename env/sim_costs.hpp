@@ -32,6 +32,18 @@ class SimCosts {
     (void)unit, (void)opp, (void)host_unit, (void)host_opp, (void)first_stage;
     return 0;
   }
+  // Switch mode (serial run): a block's time, its power above the idle board, and the frame's input stage.
+  virtual double switch_block_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept {
+    return block_time_ms(block, unit, opp, host_unit, host_opp);
+  }
+  virtual double block_active_mw(int block, int unit, int opp, int host_unit, int host_opp) const noexcept {
+    (void)block, (void)host_unit, (void)host_opp;
+    return dynamic_power_mw(unit, opp, 1.0);
+  }
+  virtual double input_ms(int unit, int opp) const noexcept {
+    (void)unit, (void)opp;
+    return 0;
+  }
 };
 
 // Adapter over the calibrated CostModel: borrowed (must outlive the adapter) or shared.
@@ -56,6 +68,17 @@ class CostModelCosts final : public SimCosts {
     if (first_stage) t += host_unit >= 0 ? c_.input_ms(host_unit, host_opp) : c_.input_ms(unit, opp);
     return t;
   }
+  double switch_block_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept override {
+    return c_.switch_block_ms(block, unit, opp, host_unit, host_opp);
+  }
+  // block_power_mw is the whole board (idle at the calibration temperature included), as
+  // predict_switch uses it; subtract that idle so the simulator can add its own idle(T_die).
+  double block_active_mw(int block, int unit, int opp, int host_unit, int host_opp) const noexcept override {
+    std::array<std::int8_t, kMaxUnits> low{};
+    const double idle_cal = c_.idle_power_mw(low, 25.0) - c_.leakage_power_mw(25.0);
+    return c_.block_power_mw(block, unit, opp, host_unit, host_opp) - idle_cal;
+  }
+  double input_ms(int unit, int opp) const noexcept override { return c_.input_ms(unit, opp); }
   const CostModel& cost() const noexcept { return c_; }
 
  private:

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "env/calib_data.hpp"
 #include "env/cost_model.hpp"
 #include "env/sim.hpp"
 #include "policies/config.hpp"
@@ -341,4 +342,39 @@ TEST(Sim, SteadyStateMatchesPredictPipelineOnRockPiN10) {
   }
 }
 
+}  // namespace hetsched::env::testing
+
+namespace hetsched::env::testing {
+// Switch mode (serial run with per-block DVFS) against predict_switch. The simulator also pays
+// the wrap-around DVFS transition from the previous frame's last OPPs (predict_switch starts
+// each frame with no history), a few ms on a ~300 ms frame, inside the tolerance.
+TEST(Sim, SwitchModeMatchesPredictSwitchOnRockPiN10) {
+  auto platform = policies::load_platform_by_name(HETSCHED_SOURCE_DIR, "rockpi_n10");
+  auto model = policies::load_model_by_name(HETSCHED_SOURCE_DIR, "googlenet");
+  if (!platform.ok() || !model.ok()) GTEST_SKIP() << "platform/model files not available";
+  CostModel::Options co;
+  co.data_dir = HETSCHED_SOURCE_DIR;
+  auto cost = CostModel::create(*platform, *model, co);
+  ASSERT_TRUE(cost.ok()) << cost.status().to_string();
+  auto shared = std::make_shared<const CostModel>(std::move(cost.value()));
+  auto sim = Simulator::create(std::make_shared<CostModelCosts>(shared), *load_thermal_params(*platform), {});
+  ASSERT_TRUE(sim.ok());
+  // A measured configuration of armcoup/rockpi_n10/eval_switch_lwdvfs_google.csv (row 0).
+  auto cfg = switch_config(*platform, *model, "BBGLGBGGGBG",
+                           "((2,), (1,), (1, 4), (3,), (3, 7), (2,), (0, 0), (2, 7), (3, 6), (1,), (2, 0))", "");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().to_string();
+  auto pred = predict_switch(*shared, *cfg);
+  ASSERT_TRUE(pred.ok());
+  ASSERT_TRUE(sim->reset(make_scenario(30, 0, 5), 3).ok());
+  ASSERT_TRUE(sim->apply(*cfg).ok());
+  double frames = 0, t = 0, pw = 0;
+  int n = 0;
+  while (!sim->done()) {
+    const auto& o = sim->step();
+    if (o.t_s <= 2) continue;
+    frames += o.frames, t += o.period_s, pw += o.power_mw - shared->leakage_power_mw(o.zone_temp_c[0]), ++n;
+  }
+  EXPECT_NEAR(frames / t, pred->fps, pred->fps * 0.03);
+  EXPECT_NEAR(pw / n, pred->power_mw, pred->power_mw * 0.03);
+}
 }  // namespace hetsched::env::testing
