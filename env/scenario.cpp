@@ -153,6 +153,9 @@ Result<Scenario> parse_scenario(const std::string& json_text, const std::string&
   if (s.decision_period_ms != std::floor(s.decision_period_ms))
     return r.err("decision_period_ms", "expected a whole number of milliseconds");
   if (s.decision_period_ms > s.duration_s * 1000) return r.err("decision_period_ms", "longer than duration_s");
+  // Bounded work: a run is at most 10^7 decision periods (~10 s of simulation per 10^7 steps).
+  if (s.duration_s * 1000 / s.decision_period_ms > 1e7)
+    return r.err("duration_s", "more than 10^7 decision periods; raise decision_period_ms or shorten the run");
 
   const json& init = j["initial"];
   if (!init.is_object()) return r.err("initial", "expected an object");

@@ -111,6 +111,8 @@ TEST(Scenario, EveryErrorNamesFileEventAndKey) {
   ASSERT_TRUE(s.ok());
   EXPECT_NE(validate_scenario(*s, platform()).message().find("cores 3 > the 2 cores of unit B"), std::string::npos);
   EXPECT_EQ(load_scenario("/nonexistent/s.json").status().code(), StatusCode::kNotFound);
+  EXPECT_NE(error_of(R"({"name":"x","duration_s":1000000,"decision_period_ms":1,"initial":{},"events":[]})")
+                .find("duration_s: more than 10^7 decision periods"), std::string::npos);
 }
 
 TEST(Scenario, ShippedScenariosParseAndFitRockPiN10) {
