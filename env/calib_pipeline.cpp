@@ -55,9 +55,12 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       return -1;
     }();
     const bool per_block = npu >= 0 && rs.size() >= 500;
-    const int SEG = 2 * U;  // per-accelerator segment overhead (a, c) at [SEG + 2u, SEG + 2u + 1]
-    const int BLK = 4 * U;  // per-block NPU (a, c) at [BLK + 2b, BLK + 2b + 1]
-    const int SCL = 4 * U + (per_block ? 2 * NB : 0);  // per (unit, block) time scale at [SCL + u*NB + b]
+    // Per (accelerator, host cluster) segment overhead (a, c) at [SEG + 2(u*U + h), +1]: the
+    // driver thread's cost differs between hosting clusters by more than their capacity ratio.
+    const int SEG = 2 * U;
+    const int BLK = SEG + 2 * U * U;  // per-block NPU (a, c) at [BLK + 2b, BLK + 2b + 1]
+    const int SCL = BLK + (per_block ? 2 * NB : 0);  // per (unit, block) time scale at [SCL + u*NB + b]
+    std::vector<bool> seg_seen(static_cast<size_t>(U * U), false);
     const int nparam = SCL + (per_block ? U * NB : 0);
     Eigen::VectorXd prior = Eigen::VectorXd::Zero(nparam);
     for (int u = 0; u < U; ++u) prior(2 * u) = 1.0;
@@ -78,8 +81,9 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
         if (b == 0) j.x[u] += h >= 0 ? cost.input_ms(h, hopp) : cost.input_ms(u, opp);
         j.used[u] = true;
         if (k != UnitKind::kCpu && (b == 0 || c->unit[static_cast<size_t>(b - 1)] != c->unit[static_cast<size_t>(b)])) {
-          j.f[u].push_back({SEG + 2 * u, 1.0});
-          j.f[u].push_back({SEG + 2 * u + 1, 1.0 / host_eff_ghz(p, sim, h, hopp)});
+          j.f[u].push_back({SEG + 2 * (u * U + h), 1.0});
+          j.f[u].push_back({SEG + 2 * (u * U + h) + 1, 1.0 / host_eff_ghz(p, sim, h, hopp)});
+          seg_seen[static_cast<size_t>(u * U + h)] = true;
         }
         if (per_block && u == npu) {
           const double inv = 1.0 / host_eff_ghz(p, sim, h, hopp);
@@ -183,12 +187,22 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       for (const JRow& j : J) seen = seen || j.used[u];
       if (!seen) continue;
       const std::string L(1, p.units[static_cast<size_t>(u)].letter);
-      mj["segment_ms"][L] = json::array({th(SEG + 2 * u), 0.0, th(SEG + 2 * u + 1)});
+      // Default host's values (or any seen host's) stand for hosts never measured.
+      int ref = cost.default_host(u);
+      if (!seg_seen[static_cast<size_t>(u * U + ref)])
+        for (int h = 0; h < U; ++h)
+          if (seg_seen[static_cast<size_t>(u * U + h)]) ref = h;
+      const int ri = SEG + 2 * (u * U + ref);
+      mj["segment_ms"][L] = json::array({th(ri), 0.0, th(ri + 1)});
+      for (int h = 0; h < U; ++h)
+        if (seg_seen[static_cast<size_t>(u * U + h)])
+          mj["segment_ms_by_host"][L][std::string(1, p.units[static_cast<size_t>(h)].letter)] =
+              json::array({th(SEG + 2 * (u * U + h)), 0.0, th(SEG + 2 * (u * U + h) + 1)});
       auto& d = (*costs)["segment_ms_default"][L];
       const double n = static_cast<double>(J.size());
       if (d.is_null()) d = json::array({0.0, 0.0, 0.0, 0.0});
-      d[0] = d[0].get<double>() + n * th(SEG + 2 * u);
-      d[2] = d[2].get<double>() + n * th(SEG + 2 * u + 1);
+      d[0] = d[0].get<double>() + n * th(ri);
+      d[2] = d[2].get<double>() + n * th(ri + 1);
       d[3] = d[3].get<double>() + n;
     }
     if (log) *log += name + ": joint pipeline fit on " + std::to_string(J.size()) + " rows, FPS MAPE " + std::to_string(mape) + " % (iterations: " + trace + ")\n";

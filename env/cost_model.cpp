@@ -35,7 +35,7 @@ struct CostModel::Impl {
   double sw_block_ms = 0;                          // switch-mode sync overhead per block
   double power_scale = 1.0;                        // per-model correction of the per-layer block powers
   std::array<TimeCoef, kMaxUnits> input{};         // input stage a + b / f
-  std::array<TimeCoef, kMaxUnits> segment{};       // per accelerator segment: a + c / f_host_eff
+  std::array<std::array<TimeCoef, kMaxUnits>, kMaxUnits> segment{};  // [unit][host]: a + c / f_host_eff
   double base_mw = 0;
   std::array<std::vector<double>, kMaxUnits> idle_mw, dyn_mw;
   std::array<int, kMaxUnits> host{};
@@ -194,7 +194,17 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
         src = &j["models"][model.name]["segment_ms"][L];
       else if (j.contains("segment_ms_default") && j["segment_ms_default"].contains(L))
         src = &j["segment_ms_default"][L];
-      if (src) HETSCHED_RETURN_IF_ERROR(coef3(*src, path + ": segment_ms." + L, &I.segment[static_cast<size_t>(u)]));
+      TimeCoef sc;
+      if (src) HETSCHED_RETURN_IF_ERROR(coef3(*src, path + ": segment_ms." + L, &sc));
+      for (int h = 0; h < I.U; ++h) {
+        I.segment[static_cast<size_t>(u)][static_cast<size_t>(h)] = sc;
+        const std::string H(1, platform.units[static_cast<size_t>(h)].letter);
+        if (j.contains("models") && j["models"].contains(model.name) && j["models"][model.name].contains("segment_ms_by_host") &&
+            j["models"][model.name]["segment_ms_by_host"].contains(L) && j["models"][model.name]["segment_ms_by_host"][L].contains(H))
+          HETSCHED_RETURN_IF_ERROR(coef3(j["models"][model.name]["segment_ms_by_host"][L][H],
+                                         path + ": models." + model.name + ".segment_ms_by_host." + L + "." + H,
+                                         &I.segment[static_cast<size_t>(u)][static_cast<size_t>(h)]));
+      }
     }
     auto load_corr = [&](const json& c) {
       for (int u = 0; u < I.U; ++u) {
@@ -421,8 +431,9 @@ double CostModel::input_ms(int unit, int opp) const noexcept {
 double CostModel::segment_ms(int unit, int host_unit, int host_opp) const noexcept {
   const Impl& I = *impl_;
   if (unit < 0 || unit >= I.U || I.platform.units[static_cast<size_t>(unit)].kind == UnitKind::kCpu) return 0;
-  const TimeCoef& c = I.segment[static_cast<size_t>(unit)];
-  const int h = host_unit < 0 ? I.host[static_cast<size_t>(unit)] : host_unit;
+  const int h = host_unit < 0 || host_unit >= I.U ? I.host[static_cast<size_t>(unit)] : host_unit;
+  if (h < 0) return 0;
+  const TimeCoef& c = I.segment[static_cast<size_t>(unit)][static_cast<size_t>(h)];
   return std::max(0.0, c.a + c.c / host_eff_ghz(I.platform, I.sim, h, host_opp));
 }
 
