@@ -174,9 +174,13 @@ void Pipeline::worker(int u) noexcept {
         s.ok = false;
         break;
       }
-      auto& e = stats.block_ns[static_cast<size_t>(b)];
+      const size_t bi = static_cast<size_t>(b);
+      auto& e = stats.block_ns[bi];
       const std::int64_t old = e.load(std::memory_order_relaxed);
-      e.store(old == 0 ? dt : old + (dt - old) / 4, std::memory_order_relaxed);
+      const bool fresh = old == 0 || stats.block_epoch[bi].load(std::memory_order_relaxed) != s.epoch;
+      e.store(fresh ? dt : old + (dt - old) / 4, std::memory_order_relaxed);
+      stats.block_last_ns[bi].store(dt, std::memory_order_relaxed);
+      stats.block_epoch[bi].store(s.epoch, std::memory_order_relaxed);
       s.cur ^= 1;
     }
     stats.busy_ns.fetch_add(clock_.now_ns() - t_stage, std::memory_order_relaxed);

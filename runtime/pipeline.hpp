@@ -74,6 +74,11 @@ struct UnitStats {
   // Latest EWMA of each block's latency on this unit (ns; 0 = never measured). alpha = 1/4: a
   // change of speed shows after ~4 frames, and one outlier moves the estimate by 25 %.
   std::array<std::atomic<std::int64_t>, kMaxPipelineBlocks> block_ns{};
+  std::array<std::atomic<std::int64_t>, kMaxPipelineBlocks> block_last_ns{};  // latest single sample
+  // Epoch of the latest sample: the first sample of a block in a new epoch replaces the EWMA
+  // instead of blending, so a block just moved onto a slowed unit is not averaged with its
+  // stale estimate from before the move.
+  std::array<std::atomic<std::uint32_t>, kMaxPipelineBlocks> block_epoch{};
 };
 
 class Pipeline {

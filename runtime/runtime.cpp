@@ -1,0 +1,341 @@
+// The public Runtime (runtime/include/hetsched/runtime.hpp): pipeline + calibration + controller.
+#include "hetsched/runtime.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "policies/model.hpp"
+#include "runtime/controller.hpp"
+#include "runtime/executor.hpp"
+#include "runtime/host_units.hpp"
+#include "runtime/pipeline.hpp"
+
+namespace hetsched {
+
+using runtime::kMaxPipelineBlocks;
+using runtime::kMaxPipelineUnits;
+
+Result<RuntimePlatform> host_platform(const std::string& sysfs_root) {
+  auto units = runtime::host_units(sysfs_root);
+  if (!units.ok()) return units.status();
+  RuntimePlatform p;
+  p.name = "host";
+  for (auto& u : *units) p.units.push_back({u.name, u.cpu_ids, nullptr});
+  return p;
+}
+
+struct Runtime::Impl final : runtime::ControlTarget {
+  RuntimeOptions opt;
+  RealClock real_clock;
+  Clock* clock = nullptr;
+  std::vector<std::shared_ptr<BlockExecutor>> execs;
+  std::unique_ptr<runtime::Pipeline> pipe;
+  std::array<double, kMaxPipelineUnits * kMaxPipelineBlocks> calib_us{};
+  std::array<std::atomic<double>, kMaxPipelineUnits> speed{};  // written by the controller thread, read by telemetry()
+  std::unique_ptr<runtime::BalancePolicy> policy;
+  std::unique_ptr<runtime::Controller> ctl;
+  std::thread ctl_thread;
+  std::atomic<bool> ctl_stop{false};
+  std::atomic<std::uint64_t> submitted{0}, misses{0};
+  bool stopped = false;
+  // Queue mode.
+  std::mutex qm;
+  std::condition_variable qcv;
+  std::vector<RuntimeOutput> ring;
+  size_t head = 0, size = 0;
+  bool q_closing = false;
+  // Telemetry deltas.
+  std::int64_t prev_t = 0;
+  std::uint64_t prev_done = 0;
+  std::array<std::int64_t, kMaxPipelineUnits> prev_busy{};
+
+  void on_result(const runtime::PipelineResult& r) noexcept {
+    const std::int64_t lat = r.t_done_ns - r.t_submit_ns;
+    if (opt.deadline_ns > 0 && lat > opt.deadline_ns) misses.fetch_add(1, std::memory_order_relaxed);
+    if (opt.on_result) {
+      RuntimeResult out{r.seq, r.tag, r.ok, lat, r.epoch, r.outputs, r.n_outputs};
+      opt.on_result(out);
+      return;
+    }
+    std::unique_lock<std::mutex> lock(qm);
+    qcv.wait(lock, [&] { return size < ring.size() || q_closing; });
+    if (size == ring.size()) return;  // closing and nobody polls: the result is discarded
+    RuntimeOutput& o = ring[(head + size) % ring.size()];
+    o.seq = r.seq, o.tag = r.tag, o.ok = r.ok, o.latency_ns = lat;
+    float* dst = o.output.data();  // sized at create: no allocation here
+    for (int i = 0; i < r.n_outputs; ++i) {
+      std::memcpy(dst, r.outputs[i].data, static_cast<size_t>(r.outputs[i].elements()) * sizeof(float));
+      dst += r.outputs[i].elements();
+    }
+    ++size;
+    qcv.notify_all();
+  }
+
+  Status observe(runtime::ControlObservation* o) noexcept override {
+    o->t_ns = clock->now_ns();
+    o->num_units = pipe->num_units();
+    o->num_blocks = pipe->num_blocks();
+    o->plan = pipe->plan();
+    // Speed of a unit = measured / calibrated latency of the blocks it runs now; blocks it does
+    // not run are predicted at calibrated x speed (one contention factor per unit: a hog slows
+    // every block of the core alike). A unit with no blocks keeps its last factor.
+    for (int u = 0; u < o->num_units; ++u) {
+      double meas = 0, cal = 0;
+      const auto& st = pipe->stats(u);
+      for (int s = 0; s < o->plan.num_stages; ++s) {
+        const auto& sg = o->plan.stages[static_cast<size_t>(s)];
+        if (sg.unit != u) continue;
+        for (int b = sg.first_block; b < sg.end_block; ++b) {
+          meas += static_cast<double>(st.block_ns[static_cast<size_t>(b)].load(std::memory_order_relaxed)) / 1000.0;
+          cal += calib_us[static_cast<size_t>(u * kMaxPipelineBlocks + b)];
+        }
+      }
+      if (cal > 0 && meas > 0) speed[static_cast<size_t>(u)] = meas / cal;
+      for (int b = 0; b < o->num_blocks; ++b) {
+        const size_t i = static_cast<size_t>(u * kMaxPipelineBlocks + b);
+        o->cost_us[i] = calib_us[i] * speed[static_cast<size_t>(u)];
+      }
+    }
+    o->sensors_ok = true;  // host: no sensor feeds the split decision (temperatures: see docs/runtime.md)
+    o->has_temp = false;
+    o->frames = pipe->frames_done();
+    o->failed_frames = pipe->frames_failed();
+    o->deadline_misses = misses.load(std::memory_order_relaxed);
+    return Status::Ok();
+  }
+  Status apply(const runtime::PipelinePlan& plan) noexcept override { return pipe->set_plan(plan); }
+
+  // Runs each unit alone for warm-up + n frames and keeps each block's median latency.
+  Status calibrate(int n) {
+    std::vector<float> input(static_cast<size_t>(pipe->input_floats()), 0.5f);
+    const int U = pipe->num_units(), B = pipe->num_blocks();
+    for (int u = 0; u < U; ++u) {
+      runtime::PipelinePlan solo;
+      solo.num_stages = 1;
+      solo.stages[0] = {u, 0, B};
+      HETSCHED_RETURN_IF_ERROR(pipe->set_plan(solo));
+      std::vector<std::vector<double>> samples(static_cast<size_t>(B));
+      for (int f = 0; f <= n; ++f) {
+        HETSCHED_RETURN_IF_ERROR(pipe->submit(input.data(), pipe->input_floats(), 0));
+        pipe->drain();
+        if (f == 0) continue;  // warm-up: page faults, cold caches
+        for (int b = 0; b < B; ++b)
+          samples[static_cast<size_t>(b)].push_back(
+              static_cast<double>(pipe->stats(u).block_last_ns[static_cast<size_t>(b)].load()) / 1000.0);
+      }
+      for (int b = 0; b < B; ++b) {
+        auto& v = samples[static_cast<size_t>(b)];
+        std::nth_element(v.begin(), v.begin() + static_cast<long>(v.size() / 2), v.end());
+        calib_us[static_cast<size_t>(u * kMaxPipelineBlocks + b)] = std::max(1.0, v[v.size() / 2]);
+      }
+      speed[static_cast<size_t>(u)] = 1.0;
+    }
+    return Status::Ok();
+  }
+};
+
+Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Runtime::~Runtime() { (void)stop(); }
+
+Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimePlatform& platform, const std::string& model,
+                                                 const std::string& data_dir, const RuntimeOptions& options) {
+  try {
+    if (!options.policy_file.empty())
+      return Error(StatusCode::kUnavailable, "RuntimeOptions.policy_file: learned policies are not wired into the runtime yet "
+                                             "(use the built-in adaptive balancer: leave it empty)");
+    if (options.calibration_frames < 1 || options.calibration_frames > 100)
+      return Error(StatusCode::kInvalidArgument, "RuntimeOptions.calibration_frames = " +
+                                                     std::to_string(options.calibration_frames) + " outside [1, 100]");
+    if (!options.on_result && (options.result_queue < 1 || options.result_queue > 4096))
+      return Error(StatusCode::kInvalidArgument, "RuntimeOptions.result_queue = " + std::to_string(options.result_queue) +
+                                                     " outside [1, 4096]");
+    if (options.deadline_ns < 0) return Error(StatusCode::kInvalidArgument, "RuntimeOptions.deadline_ns < 0");
+    if (platform.units.empty() || platform.units.size() > static_cast<size_t>(kMaxPipelineUnits))
+      return Error(StatusCode::kInvalidArgument, "platform '" + platform.name + "': " + std::to_string(platform.units.size()) +
+                                                     " units, expected 1.." + std::to_string(kMaxPipelineUnits));
+    auto impl = std::make_unique<Impl>();
+    impl->opt = options;
+    impl->clock = options.clock ? options.clock : &impl->real_clock;
+
+    std::shared_ptr<const runtime::EigenModel> eigen;
+    std::vector<runtime::PipelineUnit> units;
+    for (const auto& u : platform.units) {
+      std::shared_ptr<BlockExecutor> e = u.executor;
+      if (!e) {
+        if (!eigen) {
+          auto desc = policies::load_model_by_name(data_dir, model);
+          if (!desc.ok()) return desc.status();
+          auto m = runtime::EigenModel::create(*desc, {options.weights_path, options.weights_seed});
+          if (!m.ok()) return m.status();
+          eigen = *m;
+        }
+        auto x = runtime::EigenExecutor::create(eigen);
+        if (!x.ok()) return x.status();
+        e = std::shared_ptr<BlockExecutor>(std::move(x.value()));
+      }
+      impl->execs.push_back(e);
+      units.push_back({u.name, u.cpu_ids, e.get()});
+    }
+    const int B = units[0].executor->layout().num_blocks();
+    if (B < 1 || B > kMaxPipelineBlocks)
+      return Error(StatusCode::kOutOfRange, "model '" + model + "': " + std::to_string(B) + " blocks, supported 1.." +
+                                                std::to_string(kMaxPipelineBlocks));
+    runtime::PipelinePlan solo0;
+    solo0.num_stages = 1;
+    solo0.stages[0] = {0, 0, B};
+    Impl* raw = impl.get();
+    auto pipe = runtime::Pipeline::create(units, solo0, {.slots = options.slots, .pin_threads = options.pin_threads},
+                                          *impl->clock, [raw](const runtime::PipelineResult& r) { raw->on_result(r); });
+    if (!pipe.ok()) return pipe.status();
+    impl->pipe = std::move(pipe.value());
+    if (!options.on_result) {
+      const std::int64_t out_floats = impl->pipe->unit(0).executor->layout().boundary_floats(B);
+      impl->ring.resize(static_cast<size_t>(options.result_queue));
+      for (auto& o : impl->ring) o.output.resize(static_cast<size_t>(out_floats));
+    }
+    // Calibration results are not user frames: route them nowhere.
+    auto user_cb = std::move(impl->opt.on_result);
+    impl->opt.on_result = [](const RuntimeResult&) {};
+    HETSCHED_RETURN_IF_ERROR(impl->calibrate(options.calibration_frames));
+    impl->opt.on_result = std::move(user_cb);
+
+    // Initial split: the user's, else balanced on the calibration (also the guard's safe split).
+    auto bal = std::make_unique<runtime::Balancer>();
+    runtime::PipelinePlan safe =
+        bal->balance(impl->calib_us.data(), impl->pipe->num_units(), B, 50, false).plan;
+    runtime::PipelinePlan initial = safe;
+    if (!options.split.empty()) {
+      auto p = runtime::parse_plan(options.split, impl->pipe->unit_names(), B);
+      if (!p.ok()) return Error(p.status().code(), "RuntimeOptions.split: " + p.status().message());
+      initial = *p;
+    }
+    HETSCHED_RETURN_IF_ERROR(impl->pipe->set_plan(initial));
+    if (options.mode == RuntimeMode::kAdaptive) {
+      impl->policy = std::make_unique<runtime::BalancePolicy>(runtime::BalancePolicyOptions{.min_gain = options.min_gain});
+      runtime::ControllerOptions co;
+      co.period_ns = options.decision_period_ns;
+      co.rate_limit_ns = options.rate_limit_ns;
+      co.guard.miss_burst = options.miss_burst;
+      auto c = runtime::Controller::create(co, *impl->clock, *impl, *impl->policy, safe);
+      if (!c.ok()) return c.status();
+      impl->ctl = std::move(c.value());
+      if (options.controller_thread) impl->ctl_thread = std::thread([raw] { raw->ctl->run(raw->ctl_stop); });
+    }
+    impl->prev_t = impl->clock->now_ns();
+    impl->prev_done = impl->pipe->frames_done();
+    for (int u = 0; u < impl->pipe->num_units(); ++u)
+      impl->prev_busy[static_cast<size_t>(u)] = impl->pipe->stats(u).busy_ns.load();
+    return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
+  } catch (const std::exception& e) {  // allocation failure etc.: never across the API
+    return Error(StatusCode::kInternal, std::string("Runtime::create: ") + e.what());
+  }
+}
+
+std::int64_t Runtime::input_floats() const noexcept { return impl_->pipe->input_floats(); }
+std::int64_t Runtime::output_floats() const noexcept {
+  const auto& l = impl_->pipe->unit(0).executor->layout();
+  return l.boundary_floats(l.num_blocks());
+}
+std::vector<std::string> Runtime::unit_names() const { return impl_->pipe->unit_names(); }
+
+Status Runtime::submit(const float* input, std::int64_t n_floats, std::uint64_t tag) noexcept {
+  Status st = impl_->pipe->submit(input, n_floats, tag);
+  if (st.ok()) impl_->submitted.fetch_add(1, std::memory_order_relaxed);
+  return st;
+}
+
+bool Runtime::poll(RuntimeOutput* out, std::int64_t timeout_ns) noexcept {
+  Impl& m = *impl_;
+  if (m.ring.empty() || out == nullptr) return false;
+  std::unique_lock<std::mutex> lock(m.qm);
+  if (m.size == 0 && timeout_ns > 0) m.qcv.wait_for(lock, std::chrono::nanoseconds(timeout_ns), [&] { return m.size > 0; });
+  if (m.size == 0) return false;
+  RuntimeOutput& o = m.ring[m.head];
+  out->seq = o.seq, out->tag = o.tag, out->ok = o.ok, out->latency_ns = o.latency_ns;
+  out->output.assign(o.output.begin(), o.output.end());  // reuses the caller's capacity
+  m.head = (m.head + 1) % m.ring.size();
+  --m.size;
+  m.qcv.notify_all();
+  return true;
+}
+
+Status Runtime::set_split(const std::string& split) {
+  auto p = runtime::parse_plan(split, impl_->pipe->unit_names(), impl_->pipe->num_blocks());
+  if (!p.ok()) return p.status();
+  return impl_->pipe->set_plan(*p);
+}
+
+bool Runtime::control_step() noexcept { return impl_->ctl ? impl_->ctl->step() : false; }
+void Runtime::notify_limits_changed() noexcept {
+  if (impl_->ctl) impl_->ctl->notify_limits_changed();
+}
+
+RuntimeTelemetry Runtime::telemetry() {
+  Impl& m = *impl_;
+  RuntimeTelemetry t;
+  t.t_ns = m.clock->now_ns();
+  t.frames_submitted = m.submitted.load();
+  t.frames_done = m.pipe->frames_done();
+  t.frames_failed = m.pipe->frames_failed();
+  t.deadline_misses = m.misses.load();
+  const double dt_s = static_cast<double>(t.t_ns - m.prev_t) / 1e9;
+  t.fps = dt_s > 0 ? static_cast<double>(t.frames_done - m.prev_done) / dt_s : 0;
+  t.reconfigs = m.pipe->epoch();
+  const runtime::PipelinePlan plan = m.pipe->plan();
+  const auto names = m.pipe->unit_names();
+  t.split = runtime::format_plan(plan, names);
+  runtime::ControlObservation obs;
+  for (int u = 0; u < m.pipe->num_units(); ++u)
+    for (int b = 0; b < m.pipe->num_blocks(); ++b) {
+      const size_t i = static_cast<size_t>(u * kMaxPipelineBlocks + b);
+      obs.cost_us[i] = m.calib_us[i] * m.speed[static_cast<size_t>(u)];
+    }
+  const double b_us = runtime::Balancer::bottleneck_us(plan, obs.cost_us.data(), 0);
+  t.predicted_fps = b_us > 0 ? 1e6 / b_us : 0;
+  t.switch_wait_ns = m.pipe->switch_wait_ns();
+  if (m.ctl) {
+    const auto s = m.ctl->stats();
+    t.decisions = s.decisions;
+    t.guard_overrides = s.guard_overrides;
+    t.last_guard = runtime::to_string(s.last_guard);
+  } else {
+    t.last_guard = "none";
+  }
+  for (int u = 0; u < m.pipe->num_units(); ++u) {
+    RuntimeUnitTelemetry ut;
+    ut.name = names[static_cast<size_t>(u)];
+    for (int s = 0; s < plan.num_stages; ++s)
+      if (plan.stages[static_cast<size_t>(s)].unit == u)
+        ut.blocks += plan.stages[static_cast<size_t>(s)].end_block - plan.stages[static_cast<size_t>(s)].first_block;
+    const std::int64_t busy = m.pipe->stats(u).busy_ns.load();
+    ut.busy_pct = t.t_ns > m.prev_t ? 100.0 * static_cast<double>(busy - m.prev_busy[static_cast<size_t>(u)]) /
+                                          static_cast<double>(t.t_ns - m.prev_t)
+                                    : 0;
+    ut.speed_factor = m.speed[static_cast<size_t>(u)];
+    m.prev_busy[static_cast<size_t>(u)] = busy;
+    t.units.push_back(ut);
+  }
+  m.prev_t = t.t_ns;
+  m.prev_done = t.frames_done;
+  return t;
+}
+
+Status Runtime::stop() noexcept {
+  Impl& m = *impl_;
+  if (m.stopped) return Status::Ok();
+  m.stopped = true;
+  m.ctl_stop.store(true);
+  if (m.ctl_thread.joinable()) m.ctl_thread.join();
+  {
+    std::lock_guard<std::mutex> lock(m.qm);
+    m.q_closing = true;
+  }
+  m.qcv.notify_all();
+  m.pipe->stop();
+  return Status::Ok();
+}
+
+}  // namespace hetsched
