@@ -441,6 +441,8 @@ TEST(OracleCostModel, EvaluationEqualsPredictPipelineAtNominalConditions) {
     OracleResult r;
     ASSERT_TRUE(oracle->query(c, &r).ok());
     EXPECT_TRUE(r.exact);
+    const Status valid = policies::validate_config(r.config, real.platform, real.model);
+    EXPECT_TRUE(valid.ok()) << valid.to_string();
     configs.push_back(r.config);
   }
   for (int k = 0; k < 200; ++k) {  // random valid pipeline configs
