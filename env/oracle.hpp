@@ -6,6 +6,7 @@
 //
 // Lifecycle: create() builds the cost table and every buffer (re-create only when the cost
 // model changes); query() is noexcept and allocation-free, callable every decision period.
+// query() uses the oracle's own buffers: one Oracle per thread.
 #pragma once
 
 #include <array>
