@@ -54,7 +54,7 @@ struct Fixture : ::testing::Test {
 };
 
 TEST_F(Fixture, DecidesOncePerPeriodAndRebalancesWhenAUnitSlows) {
-  auto c = Controller::create({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000}, clock, t, policy, safe);
+  auto c = Controller::create({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000, .guard = {}}, clock, t, policy, safe);
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   EXPECT_FALSE(c.value()->step());  // not due yet
   clock.advance_ns(100'000'000);
@@ -76,7 +76,7 @@ TEST_F(Fixture, DecidesOncePerPeriodAndRebalancesWhenAUnitSlows) {
 }
 
 TEST_F(Fixture, UrgentRequestHonoursTheRateLimit) {
-  auto c = Controller::create({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000}, clock, t, policy, safe);
+  auto c = Controller::create({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000, .guard = {}}, clock, t, policy, safe);
   ASSERT_TRUE(c.ok());
   clock.advance_ns(100'000'000);
   ASSERT_TRUE(c.value()->step());
@@ -89,7 +89,7 @@ TEST_F(Fixture, UrgentRequestHonoursTheRateLimit) {
 }
 
 TEST_F(Fixture, GuardForcesSafePlanOnDeadlineBurstAndHoldsIt) {
-  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0};
+  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0, .guard = {}};
   o.guard.miss_burst = 3;
   o.guard.hold_periods = 2;
   auto c = Controller::create(o, clock, t, policy, safe);
@@ -112,7 +112,7 @@ TEST_F(Fixture, GuardForcesSafePlanOnDeadlineBurstAndHoldsIt) {
 }
 
 TEST_F(Fixture, GuardOnThermalTripWithHysteresisInvalidOutputAndSensorLoss) {
-  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0};
+  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0, .guard = {}};
   o.guard.hold_periods = 0;
   auto c = Controller::create(o, clock, t, policy, safe);
   ASSERT_TRUE(c.ok());
@@ -144,7 +144,7 @@ struct BadPolicy final : ControlPolicy {
 
 TEST_F(Fixture, InvalidPolicyOutputAndRefusedActuationAreSurvived) {
   BadPolicy bad;
-  auto c = Controller::create({.period_ns = 100, .rate_limit_ns = 0}, clock, t, bad, safe);
+  auto c = Controller::create({.period_ns = 100, .rate_limit_ns = 0, .guard = {}}, clock, t, bad, safe);
   ASSERT_TRUE(c.ok());
   clock.advance_ns(100);
   ASSERT_TRUE(c.value()->step());
@@ -158,8 +158,8 @@ TEST_F(Fixture, InvalidPolicyOutputAndRefusedActuationAreSurvived) {
 }
 
 TEST_F(Fixture, CreateRejectsBadOptionsAndSafePlan) {
-  EXPECT_FALSE(Controller::create({.period_ns = 0}, clock, t, policy, safe).ok());
-  EXPECT_FALSE(Controller::create({.period_ns = 10, .rate_limit_ns = 20}, clock, t, policy, safe).ok());
+  EXPECT_FALSE(Controller::create({.period_ns = 0, .rate_limit_ns = 0, .guard = {}}, clock, t, policy, safe).ok());
+  EXPECT_FALSE(Controller::create({.period_ns = 10, .rate_limit_ns = 20, .guard = {}}, clock, t, policy, safe).ok());
   EXPECT_NE(Controller::create({}, clock, t, policy, PipelinePlan{}).status().message().find("safe plan"), std::string::npos);
 }
 
