@@ -8,6 +8,7 @@
 // predicted bottleneck of every row, solve the (linear) least squares in relative error, repeat.
 // A ridge pulls every parameter towards its prior (1, 0, or the op-level value) so a unit that
 // is never the bottleneck keeps its prior.
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -150,7 +151,7 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       // ka > 0, kb >= 0: a lower clock can never make a block faster (monotone in frequency).
       for (int u = 0; u < U; ++u) nt(2 * u) = std::max(0.05, nt(2 * u)), nt(2 * u + 1) = std::max(0.0, nt(2 * u + 1));
       for (int i = SEG; i < SCL; ++i) nt(i) = std::max(0.0, nt(i));  // times are non-negative
-      for (int i = SCL; i < nparam; ++i) nt(i) = std::max(0.2, nt(i));
+      for (int i = SCL; i < nparam; ++i) nt(i) = std::clamp(nt(i), 0.5, 2.0);  // a correction, not a re-profile
       th = 0.5 * nt + 0.5 * th;  // damped: the bottleneck assignment changes between iterations
     }
     th = best_th;
