@@ -1,6 +1,7 @@
 // Public Runtime API on real mobilenet_v1 inference over this machine's units.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <mutex>
 
 #include "hetsched/runtime.hpp"
@@ -86,6 +87,25 @@ TEST(RuntimeApi, CreateErrorsNameTheField) {
   o.split = "cpu0:5";
   EXPECT_NE(Runtime::create(p, "mobilenet_v1", HETSCHED_SOURCE_DIR, o).status().message().find("split"), std::string::npos);
   EXPECT_FALSE(Runtime::create(RuntimePlatform{}, "mobilenet_v1", HETSCHED_SOURCE_DIR, {}).ok());
+}
+
+}  // namespace
+}  // namespace hetsched
+
+namespace hetsched {
+namespace {
+
+// cmake --install of this build into a temporary prefix, then examples/ configured and built
+// against it with find_package(hetsched), and run.
+TEST(RuntimeApi, InstalledPackageBuildsAndRunsTheExample) {
+  const std::string bin = HETSCHED_BINARY;                         // <build>/tools/hetsched
+  const std::string build = bin.substr(0, bin.rfind("/tools/"));
+  const std::string tmp = build + "/test-install";
+  const std::string cmd = "rm -rf " + tmp + " && cmake --install " + build + " --prefix " + tmp + "/prefix > " + tmp +
+                          ".log 2>&1 && cmake -S " HETSCHED_SOURCE_DIR "/examples -B " + tmp + "/ex -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=" +
+                          tmp + "/prefix >> " + tmp + ".log 2>&1 && cmake --build " + tmp + "/ex >> " + tmp + ".log 2>&1 && " + tmp +
+                          "/ex/embed " HETSCHED_SOURCE_DIR " 6 >> " + tmp + ".log 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << "see " << tmp << ".log";
 }
 
 }  // namespace
