@@ -15,7 +15,7 @@ using policies::UnitKind;
 
 const char* op_feature_name(int i) noexcept {
   static const char* kNames[kNumOpFeatures] = {"conv_gmac", "dwconv_gmac", "pwconv_gmac", "fc_gmac", "pool_gop",
-                                               "lrn_gop",   "eltwise_gop", "layers",      "out_mb"};
+                                               "lrn_gop",   "eltwise_gop", "layers",      "out_mb",     "weights_mb"};
   return (i >= 0 && i < kNumOpFeatures) ? kNames[i] : "?";
 }
 
@@ -41,6 +41,7 @@ std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, 
           l.op == OpType::kFullyConnected)
         f[6] += gop;
       f[7] += 1;
+      f[9] += static_cast<double>(l.param_bytes) * 1e-6;
     }
   }
   f[8] = static_cast<double>(m.blocks[static_cast<size_t>(end_block - 1)].output_bytes) * 1e-6;

@@ -28,8 +28,9 @@ struct TimeCoef {
 };
 
 // Op-level features of a block (or group of blocks): work per op class plus layer count.
-inline constexpr int kNumOpFeatures = 9;
-// conv, dwconv, pwconv, fc (G-MACs); pool, lrn, eltwise (G-element-ops); layers (count); bytes (MB out)
+inline constexpr int kNumOpFeatures = 10;
+// conv, dwconv, pwconv, fc (G-MACs); pool, lrn, eltwise (G-element-ops); layers (count); MB out;
+// MB of weights (memory-bound FC layers stream their weights once per frame)
 const char* op_feature_name(int i) noexcept;
 std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, int first_block, int end_block);
 
