@@ -142,3 +142,25 @@ TEST(StepWise, FirstEvaluationAboveTripThrottlesWithoutTrendAndCriticalTripsAreI
 
 }  // namespace
 }  // namespace hetsched::env
+
+namespace hetsched::env {
+namespace {
+// Every shipped platform has a usable thermal section whose idle steady state is plausible
+// (thermal.md 3d: boards idle at 35-50 °C at room temperature).
+TEST(Thermal, ShippedPlatformsHaveThermalParameters) {
+  for (const auto& name : policies::list_platforms(HETSCHED_SOURCE_DIR)) {
+    auto p = policies::load_platform_by_name(HETSCHED_SOURCE_DIR, name);
+    ASSERT_TRUE(p.ok()) << p.status().to_string();
+    auto t = load_thermal_params(*p);
+    ASSERT_TRUE(t.ok()) << t.status().to_string();
+    EXPECT_FALSE(t->source.empty()) << name;
+    auto net = ThermalNetwork::create(*t, {0.1});
+    ASSERT_TRUE(net.ok());
+    const double idle = net->steady_die_c(3000, 25);
+    EXPECT_GT(idle, 30) << name;
+    EXPECT_LT(idle, 55) << name;
+    EXPECT_TRUE(StepWiseGovernor::create(*p, *t, {20}).ok()) << name;
+  }
+}
+}  // namespace
+}  // namespace hetsched::env
