@@ -257,8 +257,9 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
       for (auto& [m, n] : models)
         if (n >= 20) (*costs)["models"][m]["switch"] = fit(m);
       HETSCHED_RETURN_IF_ERROR(write_json(tmp, *costs));
-      // Power scale per model on the same fit rows.
-      std::map<std::string, std::pair<double, double>> eta;  // sum r, sum r^2 with r = pred / meas
+      // Power scale per model and unit on the same fit rows: E_meas ~ sum_u eta_u E_u + E_rest,
+      // E_u = sum over the unit's blocks of time x block power; NNLS in relative error.
+      std::map<std::string, std::vector<std::pair<std::vector<double>, double>>> erows;  // model -> (E_u..., E_rest), E_meas
       CostModelCache cache(p, o.data_dir, tmp);
       for (const auto& r : *srow) {
         if (held_back(switch_key(r))) continue;
@@ -268,12 +269,34 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
         if (!c.ok()) continue;
         auto pred = predict_switch(**cm, *c);
         if (!pred.ok()) continue;
-        const double q = pred->energy_mj / r.energy_mj;
-        auto& e = eta[(*cm)->model().name];
-        e.first += q, e.second += q * q;
+        std::vector<double> e(static_cast<size_t>(U + 1), 0.0);
+        double sum = 0;
+        for (int bl = 0; bl < c->num_blocks; ++bl) {
+          const int u = p.unit_index(c->unit[static_cast<size_t>(bl)]);
+          const auto k = p.units[static_cast<size_t>(u)].kind;
+          const int h = k == UnitKind::kGpu ? p.unit_index(c->gpu_host) : k == UnitKind::kNpu ? p.unit_index(c->npu_host) : -1;
+          const int opp = k == UnitKind::kNpu ? 0 : c->block_freq[static_cast<size_t>(bl)];
+          const int hopp = k == UnitKind::kGpu ? c->block_host_freq[static_cast<size_t>(bl)] : c->block_freq[static_cast<size_t>(bl)];
+          const double eb = (*cm)->switch_block_ms(bl, u, opp, h, hopp) * (*cm)->block_power_mw(bl, u, opp, h, hopp) * 1e-3;
+          e[static_cast<size_t>(u)] += eb;
+          sum += eb;
+        }
+        e[static_cast<size_t>(U)] = pred->energy_mj - sum;
+        erows[(*cm)->model().name].push_back({e, r.energy_mj});
       }
-      for (auto& [m, e] : eta)
-        if ((*costs)["models"][m].contains("switch")) (*costs)["models"][m]["switch"]["power_scale"] = e.first / e.second;
+      for (auto& [m, v] : erows) {
+        if (!(*costs)["models"][m].contains("switch")) continue;
+        Eigen::MatrixXd A3(static_cast<int>(v.size()), U);
+        Eigen::VectorXd y3(static_cast<int>(v.size()));
+        for (size_t i = 0; i < v.size(); ++i) {
+          for (int u = 0; u < U; ++u) A3(static_cast<int>(i), u) = v[i].first[static_cast<size_t>(u)] / v[i].second;
+          y3(static_cast<int>(i)) = 1.0 - v[i].first[static_cast<size_t>(U)] / v[i].second;
+        }
+        const Eigen::VectorXd eta = lsq(A3, y3, true, 1e-6);
+        for (int u = 0; u < U; ++u)
+          if (A3.col(u).norm() > 1e-9 && eta(u) > 0.3)
+            (*costs)["models"][m]["switch"]["power_scale_by_unit"][std::string(1, p.units[static_cast<size_t>(u)].letter)] = eta(u);
+      }
     }
   }
   std::filesystem::remove(tmp);

@@ -33,7 +33,7 @@ struct CostModel::Impl {
   std::array<double, kMaxUnits> ka{}, kb{};        // pipeline correction: ka + kb * f_max / f
   std::array<double, kMaxUnits> sw_scale{};        // switch-mode scale per unit
   double sw_block_ms = 0;                          // switch-mode sync overhead per block
-  double power_scale = 1.0;                        // per-model correction of the per-layer block powers
+  std::array<double, kMaxUnits> power_scale{};     // per-model, per-unit correction of the per-layer block powers
   std::array<TimeCoef, kMaxUnits> input{};         // input stage a + b / f
   std::array<std::array<TimeCoef, kMaxUnits>, kMaxUnits> segment{};  // [unit][host]: a + c / f_host_eff
   double base_mw = 0;
@@ -163,6 +163,7 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
       }
       I.ka[static_cast<size_t>(u)] = 1.0;
       I.sw_scale[static_cast<size_t>(u)] = 1.0;
+      I.power_scale[static_cast<size_t>(u)] = 1.0;
     }
     // Input stage: this model's own fit, else the per-million-input-elements default.
     const double mel = static_cast<double>(model.input.elements()) * 1e-6;
@@ -225,7 +226,11 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
       if (mj->contains("switch")) {
         const json& sw = (*mj)["switch"];
         I.sw_block_ms = sw.value("per_block_ms", I.sw_block_ms);
-        I.power_scale = sw.value("power_scale", 1.0);
+        if (sw.contains("power_scale_by_unit"))
+          for (auto& [L, v] : sw["power_scale_by_unit"].items()) {
+            const int u = L.size() == 1 ? platform.unit_index(L[0]) : -1;
+            if (u >= 0) I.power_scale[static_cast<size_t>(u)] = v.get<double>();
+          }
         for (int u = 0; u < I.U; ++u) {
           const std::string L(1, platform.units[static_cast<size_t>(u)].letter);
           if (sw.contains("scale") && sw["scale"].contains(L)) I.sw_scale[static_cast<size_t>(u)] = sw["scale"][L].get<double>();
@@ -367,7 +372,7 @@ double CostModel::block_power_mw(int block, int unit, int opp, int host_unit, in
   const int h = host_unit < 0 ? I.host[static_cast<size_t>(unit)] : host_unit;
   double x_host = 0;
   if (I.platform.units[static_cast<size_t>(unit)].kind != UnitKind::kCpu && h >= 0) x_host = I.x_power(h, host_opp);
-  return I.power_scale * (p.a + p.b * I.x_power(unit, opp) + p.c * x_host);
+  return I.power_scale[static_cast<size_t>(unit)] * (p.a + p.b * I.x_power(unit, opp) + p.c * x_host);
 }
 
 double CostModel::transfer_ms(int block, int src_unit, int dst_unit) const noexcept {
