@@ -204,7 +204,11 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
   // per-layer block powers: minimise sum ((eta * E_pred - E_meas) / E_meas)^2.
   {
     const int U = p.num_units();
-    struct SRow { std::string model; std::vector<double> x; double y, meas; };
+    // x: per-unit block time sums, block count, NPU segment count, sum of 1/f_host_eff over them.
+    struct SRow { std::string model; std::vector<double> x; double y, meas, seg_pred; };
+    int npu = -1;
+    for (int u = 0; u < U; ++u)
+      if (p.units[static_cast<size_t>(u)].kind == UnitKind::kNpu) npu = u;
     std::vector<SRow> rows;
     {
       CostModelCache cache(p, o.data_dir, tmp);
@@ -216,8 +220,8 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
         if (!c.ok()) continue;
         auto pred = predict_switch(**cm, *c);
         if (!pred.ok()) continue;
-        std::vector<double> x(static_cast<size_t>(U + 1), 0.0);
-        double s_all = 0;
+        std::vector<double> x(static_cast<size_t>(U + 3), 0.0);
+        double s_all = 0, seg = 0;
         for (int bl = 0; bl < c->num_blocks; ++bl) {
           const int u = p.unit_index(c->unit[static_cast<size_t>(bl)]);
           const auto k = p.units[static_cast<size_t>(u)].kind;
@@ -227,23 +231,33 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
           const double t = (*cm)->switch_block_ms(bl, u, opp, h, hopp);
           x[static_cast<size_t>(u)] += t;
           s_all += t;
+          if (u == npu && (bl == 0 || c->unit[static_cast<size_t>(bl - 1)] != c->unit[static_cast<size_t>(bl)])) {
+            x[static_cast<size_t>(U + 1)] += 1;
+            x[static_cast<size_t>(U + 2)] += 1.0 / host_eff_ghz(p, sim, h, hopp);
+            seg += (*cm)->segment_ms(u, h, hopp);
+          }
         }
         x[static_cast<size_t>(U)] = c->num_blocks;
-        rows.push_back({(*cm)->model().name, x, r.total_ms - (pred->latency_ms - s_all), r.total_ms});
+        rows.push_back({(*cm)->model().name, x, r.total_ms - (pred->latency_ms - s_all), r.total_ms, seg});
       }
     }
     auto fit = [&](const std::string& model) -> json {
       std::vector<const SRow*> sel;
       for (const auto& r : rows)
         if (model.empty() || r.model == model) sel.push_back(&r);
-      Eigen::MatrixXd A2(static_cast<int>(sel.size()), U + 1);
+      // A model without pipeline rows (YOLOv3) has no fitted NPU segment overhead: fit it here.
+      const bool fit_seg = !model.empty() && npu >= 0 && !(*costs)["models"][model].contains("segment_ms");
+      const int ncols = fit_seg ? U + 3 : U + 1;
+      Eigen::MatrixXd A2(static_cast<int>(sel.size()), ncols);
       Eigen::VectorXd y2(static_cast<int>(sel.size()));
       for (size_t i = 0; i < sel.size(); ++i) {
-        for (int k = 0; k <= U; ++k) A2(static_cast<int>(i), k) = sel[i]->x[static_cast<size_t>(k)] / sel[i]->meas;
-        y2(static_cast<int>(i)) = sel[i]->y / sel[i]->meas;
+        for (int k = 0; k < ncols; ++k) A2(static_cast<int>(i), k) = sel[i]->x[static_cast<size_t>(k)] / sel[i]->meas;
+        y2(static_cast<int>(i)) = (sel[i]->y + (fit_seg ? sel[i]->seg_pred : 0.0)) / sel[i]->meas;
       }
       const Eigen::VectorXd s = lsq(A2, y2, true, 1e-6);
       json sw = {{"per_block_ms", s(U)}, {"fit_rows", sel.size()}};
+      if (fit_seg && A2.col(U + 1).norm() > 1e-9)
+        sw["npu_segment_ms"] = json::array({s(U + 1), 0.0, s(U + 2)});
       for (int u = 0; u < U; ++u) {
         const bool seen = A2.col(u).norm() > 1e-9;
         sw["scale"][std::string(1, p.units[static_cast<size_t>(u)].letter)] = seen && s(u) > 0.05 ? s(u) : 1.0;
@@ -255,7 +269,12 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
       std::map<std::string, int> models;
       for (const auto& r : rows) ++models[r.model];
       for (auto& [m, n] : models)
-        if (n >= 20) (*costs)["models"][m]["switch"] = fit(m);
+        if (n >= 20) {
+          (*costs)["models"][m]["switch"] = fit(m);
+          json& sw = (*costs)["models"][m]["switch"];
+          if (sw.contains("npu_segment_ms"))
+            (*costs)["models"][m]["segment_ms"][std::string(1, p.units[static_cast<size_t>(npu)].letter)] = sw["npu_segment_ms"];
+        }
       HETSCHED_RETURN_IF_ERROR(write_json(tmp, *costs));
       // Power scale per model and unit on the same fit rows: E_meas ~ sum_u eta_u E_u + E_rest,
       // E_u = sum over the unit's blocks of time x block power; NNLS in relative error.
