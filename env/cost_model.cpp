@@ -10,66 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "env/cost_impl.hpp"
 #include "env/cost_params.hpp"
 
 namespace hetsched::env {
 
 using nlohmann::json;
-using policies::UnitKind;
 
-namespace {
-constexpr double kUnavailableMs = 1e9;  // a block that cannot run on a unit (never chosen)
-constexpr std::uint8_t kNone = 0, kProfiled = 1, kAnalytic = 2;
-}  // namespace
-
-struct CostModel::Impl {
-  PlatformDesc platform;
-  ModelDesc model;
-  SimParams sim;
-  int U = 0, NB = 0;
-  std::vector<TimeCoef> tcoef, pcoef;  // [block * U + unit]
-  std::vector<std::uint8_t> kind;      // kNone / kProfiled / kAnalytic
-  std::vector<double> xfer;            // [(block * U + src) * U + dst]
-  std::array<double, kMaxUnits> ka{}, kb{};        // pipeline correction: ka + kb * f_max / f
-  std::array<double, kMaxUnits> sw_scale{};        // switch-mode scale per unit
-  double sw_block_ms = 0;                          // switch-mode sync overhead per block
-  std::array<double, kMaxUnits> power_scale{};     // per-model, per-unit correction of the per-layer block powers
-  std::array<TimeCoef, kMaxUnits> input{};         // input stage a + b / f
-  std::array<std::array<TimeCoef, kMaxUnits>, kMaxUnits> segment{};  // [unit][host]: a + c / f_host_eff
-  double base_mw = 0;
-  std::array<std::vector<double>, kMaxUnits> idle_mw, dyn_mw;
-  std::array<int, kMaxUnits> host{};
-
-  double f_own(int u, int opp) const noexcept { return opp_ghz(platform, u, opp); }
-  double x_power(int u, int opp) const noexcept {  // f[GHz] * V^2: dynamic power shape
-    const auto& ud = platform.units[static_cast<size_t>(u)];
-    if (ud.opps.empty()) return 0;
-    opp = std::clamp(opp, 0, ud.max_opp());
-    const double v = ud.opps[static_cast<size_t>(opp)].voltage_uv * 1e-6;
-    return f_own(u, opp) * v * v;
-  }
-  double raw_time(int b, int u, int opp, int hu, int hopp) const noexcept {
-    const size_t i = static_cast<size_t>(b * U + u);
-    if (kind[i] == kNone) return kUnavailableMs;
-    const TimeCoef& c = tcoef[i];
-    const auto& ud = platform.units[static_cast<size_t>(u)];
-    const auto k = ud.kind;
-    double t = c.a;
-    if (ud.has_dvfs()) t += c.b / f_own(u, opp);
-    if (k != UnitKind::kCpu) t += c.c / host_eff_ghz(platform, sim, hu < 0 ? host[static_cast<size_t>(u)] : hu, hopp);
-    return std::max(t, 1e-3);
-  }
-  // Relative slowness 1/f scaled to 1 at the unit's top OPP (NPU: of the host).
-  double rel_slow(int u, int opp, int hu, int hopp) const noexcept {
-    const auto& ud = platform.units[static_cast<size_t>(u)];
-    if (!ud.has_dvfs()) {
-      const int h = hu < 0 ? host[static_cast<size_t>(u)] : hu;
-      const double top = host_eff_ghz(platform, sim, host[static_cast<size_t>(u)], 1000);
-      return top / host_eff_ghz(platform, sim, h, hopp);
-    }
-    return f_own(u, 1000) / f_own(u, opp);
-  }
-};
 
 CostModel::CostModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 CostModel::CostModel(CostModel&&) noexcept = default;
@@ -338,113 +285,6 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
     return Error(StatusCode::kCorrupt, path + ": " + e.what());
   }
   return CostModel(std::move(impl));
-}
-
-double CostModel::block_time_ms(int block, int unit, int opp, int host_opp) const noexcept {
-  return block_time_ms(block, unit, opp, -1, host_opp);
-}
-
-double CostModel::block_time_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept {
-  const Impl& I = *impl_;
-  if (block < 0 || block >= I.NB || unit < 0 || unit >= I.U) return kUnavailableMs;
-  const double t = I.raw_time(block, unit, opp, host_unit, host_opp);
-  if (t >= kUnavailableMs) return t;
-  const size_t u = static_cast<size_t>(unit);
-  return t * std::max(0.1, I.ka[u] + I.kb[u] * I.rel_slow(unit, opp, host_unit, host_opp));
-}
-
-double CostModel::switch_block_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept {
-  const Impl& I = *impl_;
-  if (block < 0 || block >= I.NB || unit < 0 || unit >= I.U) return kUnavailableMs;
-  const double t = I.raw_time(block, unit, opp, host_unit, host_opp);
-  if (t >= kUnavailableMs) return t;
-  return t * I.sw_scale[static_cast<size_t>(unit)] + I.sw_block_ms;
-}
-
-double CostModel::block_power_mw(int block, int unit, int opp, int host_opp) const noexcept {
-  return block_power_mw(block, unit, opp, -1, host_opp);
-}
-
-double CostModel::block_power_mw(int block, int unit, int opp, int host_unit, int host_opp) const noexcept {
-  const Impl& I = *impl_;
-  if (block < 0 || block >= I.NB || unit < 0 || unit >= I.U) return 0;
-  const TimeCoef& p = I.pcoef[static_cast<size_t>(block * I.U + unit)];
-  const int h = host_unit < 0 ? I.host[static_cast<size_t>(unit)] : host_unit;
-  double x_host = 0;
-  if (I.platform.units[static_cast<size_t>(unit)].kind != UnitKind::kCpu && h >= 0) x_host = I.x_power(h, host_opp);
-  return I.power_scale[static_cast<size_t>(unit)] * (p.a + p.b * I.x_power(unit, opp) + p.c * x_host);
-}
-
-double CostModel::transfer_ms(int block, int src_unit, int dst_unit) const noexcept {
-  const Impl& I = *impl_;
-  if (src_unit == dst_unit) return 0;
-  if (block < 0 || block >= I.NB || src_unit < 0 || src_unit >= I.U || dst_unit < 0 || dst_unit >= I.U) return 0;
-  return I.xfer[static_cast<size_t>((block * I.U + src_unit) * I.U + dst_unit)];
-}
-
-double CostModel::idle_power_mw(const std::array<std::int8_t, kMaxUnits>& opp, double temp_c) const noexcept {
-  const Impl& I = *impl_;
-  double p = I.base_mw + leakage_power_mw(temp_c);
-  for (int u = 0; u < I.U; ++u) {
-    const auto& v = I.idle_mw[static_cast<size_t>(u)];
-    if (v.empty()) continue;
-    p += v[static_cast<size_t>(std::clamp<int>(opp[static_cast<size_t>(u)], 0, static_cast<int>(v.size()) - 1))];
-  }
-  return p;
-}
-
-double CostModel::dynamic_power_mw(int unit, int opp, double util) const noexcept {
-  const Impl& I = *impl_;
-  if (unit < 0 || unit >= I.U) return 0;
-  const auto& v = I.dyn_mw[static_cast<size_t>(unit)];
-  if (v.empty()) return 0;
-  return std::clamp(util, 0.0, 1.0) * v[static_cast<size_t>(std::clamp(opp, 0, static_cast<int>(v.size()) - 1))];
-}
-
-double CostModel::leakage_power_mw(double temp_c) const noexcept {
-  const SimParams& s = impl_->sim;
-  // Subthreshold leakage grows roughly exponentially with temperature; "doubling every
-  // doubling_c degrees" is the usual rule of thumb. 0 at the calibration temperature because
-  // the fitted idle power already contains the leakage at that temperature.
-  return s.leak_mw_at_cal * (std::exp2((temp_c - s.calibration_temp_c) / s.leak_doubling_c) - 1.0);
-}
-
-double CostModel::dvfs_delay_ms(int unit, int from_opp, int to_opp) const noexcept {
-  const Impl& I = *impl_;
-  if (unit < 0 || unit >= I.U || from_opp == to_opp) return 0;
-  const auto& m = I.sim.dvfs_delay_ms[static_cast<size_t>(unit)];
-  const int n = static_cast<int>(I.platform.units[static_cast<size_t>(unit)].opps.size());
-  if (m.empty() || n == 0) return 0;
-  from_opp = std::clamp(from_opp, 0, n - 1);
-  to_opp = std::clamp(to_opp, 0, n - 1);
-  return m[static_cast<size_t>(from_opp * n + to_opp)];
-}
-
-bool CostModel::profiled(int block, int unit) const noexcept {
-  const Impl& I = *impl_;
-  if (block < 0 || block >= I.NB || unit < 0 || unit >= I.U) return false;
-  return I.kind[static_cast<size_t>(block * I.U + unit)] == kProfiled;
-}
-
-double CostModel::input_ms(int unit, int opp) const noexcept {
-  const Impl& I = *impl_;
-  if (unit < 0 || unit >= I.U) return 0;
-  const TimeCoef& c = I.input[static_cast<size_t>(unit)];
-  return std::max(0.0, c.a + c.b / I.f_own(unit, opp));
-}
-
-double CostModel::segment_ms(int unit, int host_unit, int host_opp) const noexcept {
-  const Impl& I = *impl_;
-  if (unit < 0 || unit >= I.U || I.platform.units[static_cast<size_t>(unit)].kind == UnitKind::kCpu) return 0;
-  const int h = host_unit < 0 || host_unit >= I.U ? I.host[static_cast<size_t>(unit)] : host_unit;
-  if (h < 0) return 0;
-  const TimeCoef& c = I.segment[static_cast<size_t>(unit)][static_cast<size_t>(h)];
-  return std::max(0.0, c.a + c.c / host_eff_ghz(I.platform, I.sim, h, host_opp));
-}
-
-int CostModel::default_host(int unit) const noexcept {
-  if (unit < 0 || unit >= impl_->U) return -1;
-  return impl_->host[static_cast<size_t>(unit)];
 }
 
 }  // namespace hetsched::env

@@ -1,0 +1,68 @@
+// Internal to env/: the resolved tables behind CostModel (shared by cost_model.cpp, which
+// builds them from the costs file, and cost_queries.cpp, the hot-path queries).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "env/cost_model.hpp"
+#include "env/cost_params.hpp"
+
+namespace hetsched::env {
+
+using policies::UnitKind;
+
+inline constexpr double kUnavailableMs = 1e9;  // a block that cannot run on a unit (never chosen)
+inline constexpr std::uint8_t kNone = 0, kProfiled = 1, kAnalytic = 2;
+
+struct CostModel::Impl {
+  PlatformDesc platform;
+  ModelDesc model;
+  SimParams sim;
+  int U = 0, NB = 0;
+  std::vector<TimeCoef> tcoef, pcoef;  // [block * U + unit]
+  std::vector<std::uint8_t> kind;      // kNone / kProfiled / kAnalytic
+  std::vector<double> xfer;            // [(block * U + src) * U + dst]
+  std::array<double, kMaxUnits> ka{}, kb{};        // pipeline correction: ka + kb * f_max / f
+  std::array<double, kMaxUnits> sw_scale{};        // switch-mode scale per unit
+  double sw_block_ms = 0;                          // switch-mode sync overhead per block
+  std::array<double, kMaxUnits> power_scale{};     // per-model, per-unit correction of the per-layer block powers
+  std::array<TimeCoef, kMaxUnits> input{};         // input stage a + b / f
+  std::array<std::array<TimeCoef, kMaxUnits>, kMaxUnits> segment{};  // [unit][host]: a + c / f_host_eff
+  double base_mw = 0;
+  std::array<std::vector<double>, kMaxUnits> idle_mw, dyn_mw;
+  std::array<int, kMaxUnits> host{};
+
+  double f_own(int u, int opp) const noexcept { return opp_ghz(platform, u, opp); }
+  double x_power(int u, int opp) const noexcept {  // f[GHz] * V^2: dynamic power shape
+    const auto& ud = platform.units[static_cast<size_t>(u)];
+    if (ud.opps.empty()) return 0;
+    opp = std::clamp(opp, 0, ud.max_opp());
+    const double v = ud.opps[static_cast<size_t>(opp)].voltage_uv * 1e-6;
+    return f_own(u, opp) * v * v;
+  }
+  double raw_time(int b, int u, int opp, int hu, int hopp) const noexcept {
+    const size_t i = static_cast<size_t>(b * U + u);
+    if (kind[i] == kNone) return kUnavailableMs;
+    const TimeCoef& c = tcoef[i];
+    const auto& ud = platform.units[static_cast<size_t>(u)];
+    const auto k = ud.kind;
+    double t = c.a;
+    if (ud.has_dvfs()) t += c.b / f_own(u, opp);
+    if (k != UnitKind::kCpu) t += c.c / host_eff_ghz(platform, sim, hu < 0 ? host[static_cast<size_t>(u)] : hu, hopp);
+    return std::max(t, 1e-3);
+  }
+  // Relative slowness 1/f scaled to 1 at the unit's top OPP (NPU: of the host).
+  double rel_slow(int u, int opp, int hu, int hopp) const noexcept {
+    const auto& ud = platform.units[static_cast<size_t>(u)];
+    if (!ud.has_dvfs()) {
+      const int h = hu < 0 ? host[static_cast<size_t>(u)] : hu;
+      const double top = host_eff_ghz(platform, sim, host[static_cast<size_t>(u)], 1000);
+      return top / host_eff_ghz(platform, sim, h, hopp);
+    }
+    return f_own(u, 1000) / f_own(u, opp);
+  }
+};
+
+}  // namespace hetsched::env
