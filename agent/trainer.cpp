@@ -58,4 +58,19 @@ float DqnTrainer::observe(std::span<const float> obs, int action, float reward, 
   return loss;
 }
 
+float DqnTrainer::imitate(std::span<const float> obs, std::span<const std::uint8_t> mask, int teacher,
+                          int negatives) noexcept {
+  if (teacher < 0 || static_cast<std::size_t>(teacher) >= mask.size()) return std::nanf("");
+  float loss = observe(obs, teacher, 1.0f, obs, mask, true);
+  if (count_allowed(o_.dqn.num_actions, mask) < 2) return loss;
+  for (int k = 0; k < negatives; ++k) {
+    int a = teacher;
+    for (int tries = 0; a == teacher && tries < 8; ++tries) a = uniform_allowed(o_.dqn.num_actions, mask, rng_);
+    if (a == teacher || a < 0) continue;
+    const float l = observe(obs, a, 0.0f, obs, mask, true);
+    if (!std::isnan(l)) loss = l;
+  }
+  return loss;
+}
+
 }  // namespace hetsched::agent

@@ -7,6 +7,7 @@
 // with probability hint_fraction when it is allowed, else a uniform allowed action. Learning is
 // off-policy, so hinted transitions are ordinary experience: they only make the informative
 // actions show up early instead of after thousands of random tries.
+// imitate(): see below (DAgger mode of hetsched train).
 // observe(): stores the transition and runs updates_per_step gradient steps once warm.
 #pragma once
 
@@ -41,6 +42,13 @@ class DqnTrainer {
   // Returns the loss of the last update (NaN if none ran).
   float observe(std::span<const float> obs, int action, float reward, std::span<const float> next_obs,
                 std::span<const std::uint8_t> next_mask, bool done) noexcept;
+  // Imitation step (DAgger with a teacher, e.g. the oracle in simulation): stores the state
+  // with the teacher's action at target 1 and `negatives` other allowed actions (uniform) at
+  // target 0, all terminal, so the Double-DQN regression fits Q(s,a) ~ P(a is the teacher's
+  // choice) and the greedy policy imitates the teacher. Same update schedule as observe().
+  float imitate(std::span<const float> obs, std::span<const std::uint8_t> mask, int teacher, int negatives) noexcept;
+  // Uniform draw in [0,1) from the trainer's RNG (for the caller's teacher/learner mixing).
+  double uniform() noexcept { return rng_.uniform(); }
   double epsilon() const noexcept { return eps_.at(acts_); }
   std::int64_t steps() const noexcept { return acts_; }
   const Dqn& dqn() const noexcept { return dqn_; }

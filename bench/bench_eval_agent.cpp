@@ -1,0 +1,86 @@
+// The agent's acceptance figures (issue 4): every policy over the shipped suite and the
+// held-out scenarios (env/scenarios/heldout, never trained on), for rockpi_n10 and the models
+// with a shipped policy. Prints one line per (model, scenario, policy) and the checks:
+//   A1  energy/frame <= 1.10 x oracle while qos_violation_pct <= oracle + 3   (per scenario)
+//   A2  changing scenarios: qos < static-best and every governor; energy < governor:performance
+//   A3  median periods back within QoS after a change <= 10
+// A plain program (not a timed unit test): `bench_eval_agent [model ...]`.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "env/policy_runner.hpp"
+
+namespace he = hetsched::env;
+
+int main(int argc, char** argv) {
+  const std::string data = HETSCHED_ENV_DATA_DIR "/..";
+  std::vector<std::string> models = {"googlenet", "mobilenet_v1", "resnet50"};
+  if (argc > 1) models.assign(argv + 1, argv + argc);
+  std::vector<std::string> files;
+  for (const char* dir : {"/env/scenarios", "/env/scenarios/heldout"}) {
+    std::vector<std::string> in;
+    for (const auto& e : std::filesystem::directory_iterator(data + dir))
+      if (e.path().extension() == ".json") in.push_back(e.path().string());
+    std::sort(in.begin(), in.end());
+    files.insert(files.end(), in.begin(), in.end());
+  }
+  const std::vector<std::string> policies = {"trained", "oracle", "static-best", "governor:performance",
+                                             "governor:powersave", "governor:schedutil", "heuristic"};
+  int fails = 0;
+  std::vector<int> all_rec;
+  for (const auto& model : models) {
+    auto setup = he::make_runner_setup(data, "rockpi_n10", model);
+    if (!setup.ok()) { std::fprintf(stderr, "%s\n", setup.status().message().c_str()); return 1; }
+    std::printf("\n== rockpi_n10 / %s\n%-22s %-22s %7s %9s %8s %6s\n", model.c_str(), "scenario", "policy", "qos%", "mJ/frame",
+                "fps", "recov");
+    for (const auto& f : files) {
+      auto sc = he::load_scenario(f);
+      if (!sc.ok()) { std::fprintf(stderr, "%s\n", sc.status().message().c_str()); return 1; }
+      std::map<std::string, he::RunResult> r;
+      for (const auto& p : policies) {
+        std::unique_ptr<hetsched::policies::Controller> ctl;
+        if (p == "trained") {
+          auto c = he::load_trained(**setup, he::shipped_policy_path(**setup));
+          if (!c.ok()) { std::fprintf(stderr, "%s\n", c.status().message().c_str()); return 1; }
+          ctl = std::move(c.value());
+        } else if (p != "oracle") {
+          auto c = he::make_builtin(**setup, p, *sc);
+          if (!c.ok()) return 1;
+          ctl = std::move(c.value());
+        }
+        auto rr = he::run_scenario(**setup, *sc, 1, ctl.get());
+        if (!rr.ok()) { std::fprintf(stderr, "%s\n", rr.status().message().c_str()); return 1; }
+        std::vector<int> rec = rr->recovery_periods;
+        std::sort(rec.begin(), rec.end());
+        std::printf("%-22s %-22s %7.2f %9.1f %8.2f %6s\n", sc->name.c_str(), p.c_str(), rr->metrics.qos_violation_pct,
+                    rr->metrics.energy_per_frame_mj, rr->metrics.fps_mean,
+                    rec.empty() ? "-" : std::to_string(rec[rec.size() / 2]).c_str());
+        r[p] = *rr;
+      }
+      const auto& t = r["trained"].metrics;
+      const auto& o = r["oracle"].metrics;
+      const bool a1 = t.energy_per_frame_mj <= 1.10 * o.energy_per_frame_mj && t.qos_violation_pct <= o.qos_violation_pct + 3;
+      std::printf("  A1 energy %.3f x oracle, qos %+.2f points vs oracle: %s\n", t.energy_per_frame_mj / o.energy_per_frame_mj,
+                  t.qos_violation_pct - o.qos_violation_pct, a1 ? "PASS" : "FAIL");
+      fails += !a1;
+      if (!sc->events.empty()) {
+        bool a2 = t.energy_per_frame_mj < r["governor:performance"].metrics.energy_per_frame_mj;
+        for (const char* b : {"static-best", "governor:performance", "governor:powersave", "governor:schedutil"})
+          a2 = a2 && t.qos_violation_pct < r[b].metrics.qos_violation_pct;
+        std::printf("  A2 fewer violations than static-best and governors, less energy than performance: %s\n", a2 ? "PASS" : "FAIL");
+        fails += !a2;
+        all_rec.insert(all_rec.end(), r["trained"].recovery_periods.begin(), r["trained"].recovery_periods.end());
+      }
+    }
+  }
+  std::sort(all_rec.begin(), all_rec.end());
+  const int med = all_rec.empty() ? 0 : all_rec[all_rec.size() / 2];
+  std::printf("\nA3 median recovery over %zu changes: %d periods: %s\n", all_rec.size(), med, med <= 10 ? "PASS" : "FAIL");
+  fails += med > 10;
+  std::printf("failed checks: %d\n", fails);
+  return 0;
+}
