@@ -6,7 +6,8 @@
 //   BM_ControllerStep  one controller decision (observe + guard + balance); overhead at 100 ms
 // Each is repeated (median reported); throughput on a shared machine is disturbed by other
 // load, so the load average at start is a counter: rerun on a quiet machine for clean figures.
-// HETSCHED_BENCH_WINDOW_S (default 1.0) sets the measuring window of one FPS figure.
+// HETSCHED_BENCH_WINDOW_S (default 1.0) sets the measuring window of one FPS figure. Medians:
+//   bench_pipeline --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -60,7 +61,7 @@ struct Rig {
       expect.store(r.tag + 1);
       delivered.fetch_add(1);
     };
-    auto r = Runtime::create(platform, "mobilenet_v1", HETSCHED_SOURCE_DIR, o);
+    auto r = Runtime::create(platform, "mobilenet_v1", HETSCHED_ENV_DATA_DIR "/..", o);  // data dir = repo root
     if (!r.ok()) std::fprintf(stderr, "bench: %s\n", r.status().to_string().c_str()), std::abort();
     rt = std::move(r.value());
     input.assign(static_cast<size_t>(rt->input_floats()), 0.3f);
@@ -99,7 +100,7 @@ void BM_Speedup(benchmark::State& state) {
   state.counters["speedup"] = best_single > 0 ? two / best_single : 0;
   state.counters["loadavg"] = load_avg();
 }
-BENCHMARK(BM_Speedup)->Iterations(1)->Repetitions(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Speedup)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_HogAdaptation(benchmark::State& state) {
   RealClock clock;
@@ -158,7 +159,7 @@ void BM_HogAdaptation(benchmark::State& state) {
   state.counters["loadavg"] = load_avg();
   state.SetLabel("best static " + best_split);
 }
-BENCHMARK(BM_HogAdaptation)->Iterations(1)->Repetitions(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_HogAdaptation)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ResplitStorm(benchmark::State& state) {
   RealClock clock;
@@ -189,7 +190,7 @@ void BM_ResplitStorm(benchmark::State& state) {
   state.counters["reconfigs"] = t.reconfigs;
   state.counters["switch_wait_ms"] = t.reconfigs ? static_cast<double>(t.switch_wait_ns) / 1e6 / t.reconfigs : 0;
 }
-BENCHMARK(BM_ResplitStorm)->Iterations(1)->Repetitions(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ResplitStorm)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The controller's per-decision work on the host's shape (2 units x 28 blocks), against a target
 // whose observe() does what the runtime's does (read 2 x 28 block estimates, build the costs).
@@ -238,7 +239,7 @@ void BM_ControllerStep(benchmark::State& state) {
   state.counters["overhead_pct_at_100ms"] = per_step_ns / 100e6 * 100.0;
   state.counters["applied"] = static_cast<double>(c->stats().applied);
 }
-BENCHMARK(BM_ControllerStep)->Repetitions(3)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ControllerStep)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -13,12 +13,13 @@ Status validate_plan(const PipelinePlan& plan, int num_blocks, int num_units) {
   int next = 0;
   for (int s = 0; s < plan.num_stages; ++s) {
     const Stage& st = plan.stages[static_cast<size_t>(s)];
-    const std::string where = "plan: stage " + std::to_string(s);
+    // The message is built only on failure: the controller validates every decision (hot path).
+    auto where = [s] { return "plan: stage " + std::to_string(s); };
     if (st.unit < 0 || st.unit >= num_units)
-      return Error(StatusCode::kOutOfRange, where + " unit index " + std::to_string(st.unit) + " outside [0, " +
+      return Error(StatusCode::kOutOfRange, where() + " unit index " + std::to_string(st.unit) + " outside [0, " +
                                                 std::to_string(num_units) + ")");
     if (st.first_block != next || st.end_block <= st.first_block)
-      return Error(StatusCode::kInvalidArgument, where + " blocks [" + std::to_string(st.first_block) + ", " +
+      return Error(StatusCode::kInvalidArgument, where() + " blocks [" + std::to_string(st.first_block) + ", " +
                                                      std::to_string(st.end_block) + ") do not continue at block " +
                                                      std::to_string(next));
     next = st.end_block;

@@ -38,7 +38,7 @@ int blocks_on(const PipelinePlan& p, int u) {
   return n;
 }
 
-struct Fixture : ::testing::Test {
+struct ControllerTest : ::testing::Test {
   ManualClock clock{0};
   FakeTarget t;
   BalancePolicy policy{{.min_gain = 0.05, .handover_us = 0}};
@@ -53,7 +53,7 @@ struct Fixture : ::testing::Test {
   }
 };
 
-TEST_F(Fixture, DecidesOncePerPeriodAndRebalancesWhenAUnitSlows) {
+TEST_F(ControllerTest, DecidesOncePerPeriodAndRebalancesWhenAUnitSlows) {
   auto c = Controller::create({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000, .guard = {}}, clock, t, policy, safe);
   ASSERT_TRUE(c.ok()) << c.status().to_string();
   EXPECT_FALSE(c.value()->step());  // not due yet
@@ -75,7 +75,7 @@ TEST_F(Fixture, DecidesOncePerPeriodAndRebalancesWhenAUnitSlows) {
   EXPECT_EQ(c.value()->stats().decisions, 3u);
 }
 
-TEST_F(Fixture, UrgentRequestHonoursTheRateLimit) {
+TEST_F(ControllerTest, UrgentRequestHonoursTheRateLimit) {
   auto c = Controller::create({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000, .guard = {}}, clock, t, policy, safe);
   ASSERT_TRUE(c.ok());
   clock.advance_ns(100'000'000);
@@ -88,7 +88,7 @@ TEST_F(Fixture, UrgentRequestHonoursTheRateLimit) {
   EXPECT_EQ(c.value()->next_decision_ns(), clock.now_ns() + 100'000'000);
 }
 
-TEST_F(Fixture, GuardForcesSafePlanOnDeadlineBurstAndHoldsIt) {
+TEST_F(ControllerTest, GuardForcesSafePlanOnDeadlineBurstAndHoldsIt) {
   ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0, .guard = {}};
   o.guard.miss_burst = 3;
   o.guard.hold_periods = 2;
@@ -111,7 +111,7 @@ TEST_F(Fixture, GuardForcesSafePlanOnDeadlineBurstAndHoldsIt) {
   EXPECT_EQ(t.obs.plan, even);  // policy back in charge
 }
 
-TEST_F(Fixture, GuardOnThermalTripWithHysteresisInvalidOutputAndSensorLoss) {
+TEST_F(ControllerTest, GuardOnThermalTripWithHysteresisInvalidOutputAndSensorLoss) {
   ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0, .guard = {}};
   o.guard.hold_periods = 0;
   auto c = Controller::create(o, clock, t, policy, safe);
@@ -142,7 +142,7 @@ struct BadPolicy final : ControlPolicy {
   PipelinePlan decide(const ControlObservation&) noexcept override { return PipelinePlan{}; }  // zero stages
 };
 
-TEST_F(Fixture, InvalidPolicyOutputAndRefusedActuationAreSurvived) {
+TEST_F(ControllerTest, InvalidPolicyOutputAndRefusedActuationAreSurvived) {
   BadPolicy bad;
   auto c = Controller::create({.period_ns = 100, .rate_limit_ns = 0, .guard = {}}, clock, t, bad, safe);
   ASSERT_TRUE(c.ok());
@@ -157,7 +157,7 @@ TEST_F(Fixture, InvalidPolicyOutputAndRefusedActuationAreSurvived) {
   EXPECT_GE(c.value()->stats().errors, 1u);
 }
 
-TEST_F(Fixture, CreateRejectsBadOptionsAndSafePlan) {
+TEST_F(ControllerTest, CreateRejectsBadOptionsAndSafePlan) {
   EXPECT_FALSE(Controller::create({.period_ns = 0, .rate_limit_ns = 0, .guard = {}}, clock, t, policy, safe).ok());
   EXPECT_FALSE(Controller::create({.period_ns = 10, .rate_limit_ns = 20, .guard = {}}, clock, t, policy, safe).ok());
   EXPECT_NE(Controller::create({}, clock, t, policy, PipelinePlan{}).status().message().find("safe plan"), std::string::npos);

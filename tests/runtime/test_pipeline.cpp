@@ -99,7 +99,9 @@ TEST(Pipeline, RandomResplitsNeverDropDuplicateOrReorder) {
     ASSERT_EQ(sink.seqs[static_cast<size_t>(f)], static_cast<std::uint64_t>(f)) << "reordered/dropped at " << f;
     ASSERT_EQ(sink.values[static_cast<size_t>(f)], static_cast<float>(f + kBlocks)) << "frame " << f;
     ASSERT_TRUE(sink.ok[static_cast<size_t>(f)]);
-    if (f > 0) ASSERT_GE(sink.epochs[static_cast<size_t>(f)], sink.epochs[static_cast<size_t>(f - 1)]);
+    if (f > 0) {
+      ASSERT_GE(sink.epochs[static_cast<size_t>(f)], sink.epochs[static_cast<size_t>(f - 1)]);
+    }
   }
   EXPECT_EQ(fn.calls.load(), kFrames * kBlocks);  // no block ran twice on a frame
   EXPECT_GT(p.value()->epoch(), static_cast<std::uint32_t>(resplits / 2));  // most re-splits changed the plan

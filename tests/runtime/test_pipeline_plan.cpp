@@ -62,7 +62,9 @@ TEST(Balancer, MatchesBruteForceOnRandomCosts) {
     ASSERT_TRUE(validate_plan(r.plan, blocks, 2).ok());
     EXPECT_NEAR(r.bottleneck_us, brute(cost, blocks, 50, all), 1e-6) << "trial " << trial;
     EXPECT_NEAR(Balancer::bottleneck_us(r.plan, cost.data(), 50), r.bottleneck_us, 1e-6);
-    if (all) EXPECT_EQ(r.plan.num_stages, 2);
+    if (all) {
+      EXPECT_EQ(r.plan.num_stages, 2);
+    }
   }
 }
 

@@ -37,7 +37,9 @@ TEST(RuntimeApi, FixedModeDeliversEveryFrameInOrderByCallback) {
   ASSERT_TRUE(rt.ok()) << rt.status().to_string();
   std::vector<float> in(static_cast<size_t>(rt.value()->input_floats()), 0.25f);
   for (std::uint64_t f = 0; f < 6; ++f) ASSERT_TRUE(rt.value()->submit(in.data(), static_cast<std::int64_t>(in.size()), 100 + f).ok());
-  if (p.units.size() >= 2) ASSERT_TRUE(rt.value()->set_split(p.units[1].name + ":27," + p.units[0].name + ":1").ok());
+  if (p.units.size() >= 2) {
+    ASSERT_TRUE(rt.value()->set_split(p.units[1].name + ":27," + p.units[0].name + ":1").ok());
+  }
   for (std::uint64_t f = 6; f < 10; ++f) ASSERT_TRUE(rt.value()->submit(in.data(), static_cast<std::int64_t>(in.size()), 100 + f).ok());
   ASSERT_TRUE(rt.value()->stop().ok());
   ASSERT_EQ(tags.size(), 10u);
