@@ -23,6 +23,9 @@ struct CostModel::Impl {
   int U = 0, NB = 0;
   std::vector<TimeCoef> tcoef, pcoef;  // [block * U + unit]
   std::vector<std::uint8_t> kind;      // kNone / kProfiled / kAnalytic
+  // 1 / pipeline block_scale s per [block * U + unit] (1 = none). tcoef already holds s * t; the
+  // pipeline fit models a block as t * (s + kb * f_max / f), so the kb term divides s back out.
+  std::vector<double> inv_bscale;
   std::vector<double> xfer;            // [(block * U + src) * U + dst]
   std::array<double, kMaxUnits> ka{}, kb{};        // pipeline correction: ka + kb * f_max / f
   std::array<double, kMaxUnits> sw_scale{};        // switch-mode scale per unit

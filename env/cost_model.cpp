@@ -89,6 +89,7 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
   I.tcoef.assign(NBU, {});
   I.pcoef.assign(NBU, {});
   I.kind.assign(NBU, kNone);
+  I.inv_bscale.assign(NBU, 1.0);
   I.xfer.assign(NBU * static_cast<size_t>(I.U), -1.0);
   try {
     // Power (whole board): base + per-unit idle per OPP + per-unit dynamic per OPP at util 1.
@@ -221,7 +222,11 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
           for (int b = 0; b < I.NB; ++b) {
             TimeCoef& tc = I.tcoef[static_cast<size_t>(b * I.U + u)];
             const double k = arr[static_cast<size_t>(b)].get<double>();
+            if (!(k > 0))
+              return Error(StatusCode::kCorrupt, path + ": models." + model.name + ".block_scale." + L + "[" +
+                                                     std::to_string(b) + "] must be > 0");
             tc = {tc.a * k, tc.b * k, tc.c * k};
+            I.inv_bscale[static_cast<size_t>(b * I.U + u)] = 1.0 / k;
           }
         }
       }

@@ -16,7 +16,10 @@ double CostModel::block_time_ms(int block, int unit, int opp, int host_unit, int
   const double t = I.raw_time(block, unit, opp, host_unit, host_opp);
   if (t >= kUnavailableMs) return t;
   const size_t u = static_cast<size_t>(unit);
-  return t * std::max(0.1, I.ka[u] + I.kb[u] * I.rel_slow(unit, opp, host_unit, host_opp));
+  // t = s * raw; pipeline time = raw * (ka * s + kb * rel) = t * (ka + kb * rel / s), the same
+  // linear form calib_pipeline.cpp fits (scale s and kb enter additively, not as a product).
+  const double inv_s = I.inv_bscale[static_cast<size_t>(block * I.U + unit)];
+  return t * std::max(0.1, I.ka[u] + I.kb[u] * inv_s * I.rel_slow(unit, opp, host_unit, host_opp));
 }
 
 double CostModel::switch_block_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept {
@@ -24,7 +27,10 @@ double CostModel::switch_block_ms(int block, int unit, int opp, int host_unit, i
   if (block < 0 || block >= I.NB || unit < 0 || unit >= I.U) return kUnavailableMs;
   const double t = I.raw_time(block, unit, opp, host_unit, host_opp);
   if (t >= kUnavailableMs) return t;
-  return t * I.sw_scale[static_cast<size_t>(unit)] + I.sw_block_ms;
+  // block_scale is a pipeline-mode correction (fitted on pipeline rows only): serial runs use the
+  // per-layer profile with their own per-unit scale.
+  const double inv_s = I.inv_bscale[static_cast<size_t>(block * I.U + unit)];
+  return t * inv_s * I.sw_scale[static_cast<size_t>(unit)] + I.sw_block_ms;
 }
 
 double CostModel::block_power_mw(int block, int unit, int opp, int host_opp) const noexcept {
