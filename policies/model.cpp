@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "policies/json_check.hpp"
+
 namespace hetsched::policies {
 
 namespace {
@@ -36,27 +38,8 @@ namespace {
 
 using nlohmann::json;
 
-struct Ctx {
-  std::string file;
-  Status err(const std::string& field, const std::string& what) const {
-    return Error(StatusCode::kCorrupt, file + ": " + field + ": " + what);
-  }
-};
-
-Status check_keys(const Ctx& c, const json& obj, const std::string& field,
-                  std::initializer_list<const char*> allowed) {
-  if (!obj.is_object()) return c.err(field, "must be a JSON object");
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    bool ok = false;
-    for (const char* a : allowed) ok = ok || it.key() == a;
-    if (!ok) {
-      std::string list;
-      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-      return c.err(field + "." + it.key(), "unknown key (allowed: " + list + ")");
-    }
-  }
-  return Status::Ok();
-}
+using detail::check_keys;
+using detail::Ctx;
 
 Status get_string(const Ctx& c, const json& obj, const std::string& field, const char* key, bool required,
                   std::string* out) {
