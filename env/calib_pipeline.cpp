@@ -86,6 +86,10 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
           j.f[u].push_back({SEG + 2 * (u * U + h) + 1, 1.0 / host_eff_ghz(p, sim, h, hopp)});
           seg_seen[static_cast<size_t>(u * U + h)] = true;
         }
+        // CPU stage hand-off (densely measured models only): a constant per CPU stage, see
+        // segment_ms() in cost_model.hpp.
+        if (per_block && k == UnitKind::kCpu && (b == 0 || c->unit[static_cast<size_t>(b - 1)] != c->unit[static_cast<size_t>(b)]))
+          j.f[u].push_back({SEG + 2 * (u * U + u), 1.0});
         if (per_block && u == npu) {
           const double inv = 1.0 / host_eff_ghz(p, sim, h, hopp);
           j.f[u].push_back({BLK + 2 * b, 1.0});
@@ -226,6 +230,9 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       mj["units"][std::string(1, p.units[static_cast<size_t>(npu)].letter)] = {
           {"time", t}, {"power", pw}, {"derived_from", "pipeline fit rows (no per-layer NPU profile of this model)"}};
     }
+    for (int u = 0; u < U && per_block; ++u)
+      if (p.units[static_cast<size_t>(u)].kind == UnitKind::kCpu)
+        mj["segment_ms"][std::string(1, p.units[static_cast<size_t>(u)].letter)] = json::array({th(SEG + 2 * (u * U + u)), 0.0, 0.0});
     for (int u = 0; u < U; ++u) {
       if (p.units[static_cast<size_t>(u)].kind == UnitKind::kCpu) continue;
       bool seen = false;

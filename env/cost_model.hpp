@@ -65,7 +65,9 @@ class CostModel {
   double switch_block_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept;
   // Fixed cost paid once per contiguous segment (pipeline stage / serial run of blocks) on an
   // accelerator: the NPU invocation (fill input tensors, run, get outputs), driven by the host
-  // cluster, so it scales with the host frequency. 0 for CPU units.
+  // cluster, so it scales with the host frequency. CPU units: a constant pipeline-stage hand-off
+  // (input queue + tensor hand-over; host arguments ignored, 0 unless fitted); serial runs
+  // (predict_switch, the simulator's switch mode) charge segment_ms only for G/N.
   double segment_ms(int unit, int host_unit, int host_opp) const noexcept;
   // Default host cluster (unit index) of a GPU/NPU unit; -1 for CPU units.
   int default_host(int unit) const noexcept;

@@ -107,7 +107,10 @@ double CostModel::input_ms(int unit, int opp) const noexcept {
 
 double CostModel::segment_ms(int unit, int host_unit, int host_opp) const noexcept {
   const Impl& I = *impl_;
-  if (unit < 0 || unit >= I.U || I.platform.units[static_cast<size_t>(unit)].kind == UnitKind::kCpu) return 0;
+  if (unit < 0 || unit >= I.U) return 0;
+  // CPU stage: a constant hand-off per stage (fitted only for densely measured models; 0 else).
+  if (I.platform.units[static_cast<size_t>(unit)].kind == UnitKind::kCpu)
+    return std::max(0.0, I.segment[static_cast<size_t>(unit)][static_cast<size_t>(unit)].a);
   const int h = host_unit < 0 || host_unit >= I.U ? I.host[static_cast<size_t>(unit)] : host_unit;
   if (h < 0) return 0;
   const TimeCoef& c = I.segment[static_cast<size_t>(unit)][static_cast<size_t>(h)];

@@ -124,7 +124,9 @@ Result<Prediction> predict_switch(const CostModel& cost, const Config& c) {
       t_total += tx;
       e_total += tx * idle * 1e-3;
     }
-    if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)]) {
+    // Accelerator invocation per contiguous segment; the CPU stage hand-off that segment_ms
+    // returns for CPUs is a pipeline-queue cost with no counterpart in a serial run.
+    if (h >= 0 && (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)])) {
       const double ts = cost.segment_ms(u, h, hopp);
       t_total += ts;
       e_total += ts * cost.block_power_mw(b, u, opp, h, hopp) * 1e-3;

@@ -302,8 +302,9 @@ void Simulator::recompute_stages() noexcept {
       double t = set_opp(u, opp) + set_opp(h, hopp);
       if (b > 0 && c.unit[b] != c.unit[b - 1]) t += costs_->transfer_ms(b - 1, p.unit_index(c.unit[b - 1]), u);
       double tb = costs_->switch_block_ms(b, u, opp, h, hopp) * cond_.unit[u].slowdown;
-      // Each contiguous segment pays the accelerator invocation cost (0 for CPUs).
-      if (b == 0 || c.unit[b] != c.unit[b - 1]) tb += costs_->stage_overhead_ms(u, opp, h, hopp, false);
+      // Each contiguous accelerator segment pays the invocation cost (h >= 0: G/N). The CPU
+      // stage hand-off of pipeline mode has no counterpart in a serial run.
+      if (h >= 0 && (b == 0 || c.unit[b] != c.unit[b - 1])) tb += costs_->stage_overhead_ms(u, opp, h, hopp, false);
       total += t + tb;
       energy += tb * costs_->block_active_mw(b, u, opp, h, hopp);
       on[u] += tb;
