@@ -168,6 +168,15 @@ int cmd_train(const std::vector<std::string>& argv) {
   std::int64_t total = 0, episode = 0;
   float last_loss = std::nanf("");
   double elapsed = 0;
+  // Live progress line on stderr (every 20 000 steps and at each episode end).
+  auto progress = [&](std::int64_t steps_done, std::int64_t episodes, double mean_reward) {
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double sps = static_cast<double>(steps_done) / std::max(elapsed, 1e-9);
+    const double eta = std::min((static_cast<double>(*steps) - static_cast<double>(steps_done)) / std::max(sps, 1e-9), cap_s - elapsed);
+    std::fprintf(stderr, "\rtrain: %lld steps  %.0f steps/s  episodes %lld  mean reward %.3f  eps %.3f  ETA %.0f s   ",
+                 static_cast<long long>(steps_done), sps, static_cast<long long>(episodes), mean_reward, trainer->epsilon(),
+                 std::max(0.0, eta));
+  };
   while (total < *steps && elapsed < cap_s) {
     const env::Scenario sc = randomise(scen[rng.below(static_cast<std::uint32_t>(scen.size()))], rng);
     for (int i = 0; i < N; ++i) seeds[static_cast<size_t>(i)] = rng.next();
@@ -238,15 +247,9 @@ int cmd_train(const std::vector<std::string>& argv) {
       obs.swap(nobs);
       mask.swap(nmask);
       total += N;
-      if (total % 20000 < N) {
-        elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        const double sps = total / std::max(elapsed, 1e-9);
-        const double eta = std::min((static_cast<double>(*steps) - static_cast<double>(total)) / std::max(sps, 1e-9), cap_s - elapsed);
-        std::fprintf(stderr, "\rtrain: %lld steps  %.0f steps/s  episodes %lld  mean reward %.3f  eps %.3f  ETA %.0f s   ",
-                     static_cast<long long>(total), sps, static_cast<long long>(episode), rn ? rsum / static_cast<double>(rn) : 0.0,
-                     trainer->epsilon(), std::max(0.0, eta));
-      }
+      if (total % 20000 < N) progress(total, episode, rn ? rsum / static_cast<double>(rn) : 0.0);
     }
+    progress(total, episode + 1, rn ? rsum / static_cast<double>(rn) : 0.0);
     ++episode;
     csv << episode << "," << total << "," << sc.name << "," << (rn ? rsum / static_cast<double>(rn) : 0.0) << ","
         << trainer->epsilon() << "," << (std::isnan(last_loss) ? 0.0f : last_loss) << "\n";

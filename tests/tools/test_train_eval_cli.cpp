@@ -1,0 +1,101 @@
+// End-to-end tests of `hetsched train` and `hetsched eval` through the real executable.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+std::string tmp(const std::string& name) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return ::testing::TempDir() + "hetsched_train_eval_" + info->name() + "_" + name;
+}
+
+CliRun run(const std::string& args) {
+  const std::string out = tmp("stdout"), err = tmp("stderr");
+  const std::string cmd = std::string("'") + HETSCHED_BINARY + "' " + args + " >'" + out + "' 2>'" + err + "'";
+  const int st = std::system(cmd.c_str());
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
+}
+
+const std::string kSrc = HETSCHED_SOURCE_DIR;
+const std::string kBoard = "--platform rockpi_n10 --model googlenet";
+const std::string kSteady = "'" + kSrc + "/env/scenarios/steady.json'";
+
+}  // namespace
+
+TEST(EvalCli, JsonResultsForEveryPair) {
+  const CliRun r = run("eval " + kBoard + " --policy static-best --policy oracle --policy governor:schedutil --scenario " + kSteady +
+                    " --scenario '" + kSrc + "/env/scenarios/npu_offline.json' --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["results"].size(), 6u);
+  for (const auto& x : j["results"])
+    for (const char* k : {"scenario", "policy", "fps_mean", "qos_violation_pct", "energy_per_frame_mj", "reconfigs"})
+      EXPECT_TRUE(x.contains(k)) << k;
+  EXPECT_EQ(j["results"][0]["policy"], "static-best");
+  EXPECT_EQ(j["results"][0]["scenario"], "steady");
+  // The oracle on the NPU-offline scenario beats the static offline pick.
+  EXPECT_LT(j["results"][3]["qos_violation_pct"].get<double>(), j["results"][1]["qos_violation_pct"].get<double>());
+}
+
+TEST(EvalCli, ShippedTrainedPolicyRuns) {
+  const CliRun r = run("eval " + kBoard + " --policy trained --scenario " + kSteady + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j["results"][0]["frames"].get<double>(), 0);
+}
+
+TEST(EvalCli, BadArgumentsExit2AndBadFilesExit1) {
+  EXPECT_EQ(run("eval " + kBoard + " --scenario " + kSteady).code, 2);                        // no --policy
+  EXPECT_EQ(run("eval " + kBoard + " --policy governor:turbo --scenario " + kSteady).code, 2);  // unknown builtin
+  EXPECT_EQ(run("eval " + kBoard + " --policy oracle --scenario " + kSteady + " --seed -1").code, 2);
+  EXPECT_EQ(run("eval " + kBoard + " --policy oracle --scenario /nonexistent.json").code, 1);
+  const CliRun r = run("eval " + kBoard + " --policy /nonexistent.policy --scenario " + kSteady);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("nonexistent.policy"), std::string::npos);
+  EXPECT_EQ(run("eval --help").code, 0);
+}
+
+TEST(TrainCli, SameSeedSamePolicyAndCurve) {
+  const std::string a = tmp("a.policy"), b = tmp("b.policy");
+  const std::string args = "train " + kBoard + " --scenarios " + kSteady + " --seed 3 --steps 3000 --envs 2 --out ";
+  const CliRun ra = run(args + "'" + a + "'");
+  ASSERT_EQ(ra.code, 0) << ra.err;
+  const CliRun rb = run(args + "'" + b + "' --threads 2");
+  ASSERT_EQ(rb.code, 0) << rb.err;
+  EXPECT_EQ(slurp(a), slurp(b));  // byte-identical policy files (no wall-clock metadata)
+  EXPECT_EQ(slurp(a + ".csv"), slurp(b + ".csv"));
+  EXPECT_NE(slurp(a + ".csv").find("episode,steps,scenario,mean_reward"), std::string::npos);
+  EXPECT_NE(ra.err.find("steps/s"), std::string::npos);
+  // The written policy evaluates.
+  const CliRun e = run("eval " + kBoard + " --policy '" + a + "' --scenario " + kSteady + " --json");
+  EXPECT_EQ(e.code, 0) << e.err;
+  // Another seed gives other weights.
+  const std::string c = tmp("c.policy");
+  ASSERT_EQ(run("train " + kBoard + " --scenarios " + kSteady + " --seed 4 --steps 3000 --envs 2 --out '" + c + "'").code, 0);
+  EXPECT_NE(slurp(a), slurp(c));
+}
+
+TEST(TrainCli, BadArgumentsExit2) {
+  EXPECT_EQ(run("train " + kBoard + " --seed 1").code, 2);                                // no --out
+  EXPECT_EQ(run("train " + kBoard + " --seed 1 --out x --steps 0").code, 2);
+  EXPECT_EQ(run("train " + kBoard + " --seed 1 --out x --learner sarsa").code, 2);
+  EXPECT_EQ(run("train " + kBoard + " --seed 1 --out x --minutes -1").code, 2);
+  EXPECT_EQ(run("train --platform nowhere --model googlenet --seed 1 --out x").code, 1);
+  EXPECT_EQ(run("train --help").code, 0);
+}
