@@ -207,12 +207,20 @@ class AgentController final : public Controller {
     name_ = std::string(pol_->name());
   }
   std::string_view name() const noexcept override { return name_; }
-  void reset(const Config& initial) noexcept override { c_ = initial; }
+  void reset(const Config& initial) noexcept override { c_ = initial; last_ = kNoAction; }
   const Config& decide(const TelemetryFrame& f, const MaskInput& m) noexcept override {
     enc_.encode(f, c_, space_->find_candidate(c_), obs_);
     space_->mask(c_, m, mask_);
     const int a = pol_->decide(obs_, mask_);
-    if (a != kNoAction) c_ = space_->apply(a, c_);
+    // Hysteresis on jumps: a re-split costs a drain + re-setup, and a policy that flips between
+    // two near-equal candidates pays it every period. A jump is taken when the same jump was
+    // chosen in the previous period too, or at once when staying is masked (unit lost).
+    const bool jump = a >= 0 && a < space_->num_candidates() && !(space_->candidate(a) == c_);
+    const bool must_move = !mask_[static_cast<size_t>(space_->stay_action())];
+    const int prev = last_;
+    last_ = a;
+    if (a == kNoAction || (jump && !must_move && a != prev)) return c_;
+    c_ = space_->apply(a, c_);
     return c_;
   }
 
@@ -223,6 +231,7 @@ class AgentController final : public Controller {
   std::vector<float> obs_;
   std::vector<std::uint8_t> mask_;
   Config c_{};
+  int last_ = kNoAction;
   std::string name_;
 };
 
