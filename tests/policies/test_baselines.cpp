@@ -102,3 +102,47 @@ TEST(Baselines, QosRule) {
   f.power_budget_mw = 5000, f.power_mw = 5100, f.power_ok = true;
   EXPECT_TRUE(hp::qos_violated(f));
 }
+
+// The agent controller: encode → mask → decide → apply, never a masked action, jump hysteresis.
+TEST(Baselines, AgentControllerHysteresisAndMasks) {
+  Fx x = fx();
+  auto c0 = hp::parse_config("BBBBGGGGGNNNN:BL:5,7,4", x.p, x.m);
+  auto c1 = hp::parse_config("LLLLLLLLLLLLL:BB:2,7,0", x.p, x.m);
+  ASSERT_TRUE(c0.ok() && c1.ok());
+  hp::ActionSpaceOptions o;
+  o.candidates = {*c0, *c1};
+  auto space = hp::ActionSpace::create(x.p, x.m, o);
+  ASSERT_TRUE(space.ok());
+  auto sp = std::make_shared<const hp::ActionSpace>(std::move(space.value()));
+  auto enc = hp::ObsEncoder::create(x.p, sp->num_candidates());
+  ASSERT_TRUE(enc.ok());
+  // A linear "Q network" whose biases prefer: jump to candidate 1 > stay > everything else.
+  auto mlp = hp::Mlp::create({.layer_sizes = {enc->size(), sp->size()}});
+  ASSERT_TRUE(mlp.ok());
+  mlp->bias(0).setConstant(-1.0f);
+  mlp->bias(0)[1] = 2.0f;
+  mlp->bias(0)[sp->stay_action()] = 1.0f;
+  auto agent = hp::make_agent(sp, *enc, std::make_unique<hp::MlpPolicy>(*mlp, "test"));
+  ASSERT_TRUE(agent.ok()) << agent.status().message();
+  auto& a = **agent;
+  a.reset(*c0);
+  const hp::TelemetryFrame f = frame(10, 10);
+  EXPECT_EQ(a.decide(f, {}), *c0);  // first choice of the jump: held one period
+  EXPECT_EQ(a.decide(f, {}), *c1);  // chosen again: taken
+  EXPECT_EQ(a.decide(f, {}), *c1);  // already there
+  // With the NPU offline, candidate 0 (and so "stay" in it) is masked: the move to candidate
+  // 1 happens at once, without the hysteresis period.
+  hp::MaskInput off;
+  off.online[3] = false;
+  a.reset(*c0);
+  EXPECT_EQ(a.decide(f, off), *c1);
+  // With L offline every candidate is masked (L hosts the NPU of candidate 0): nothing is
+  // allowed, so the controller keeps its configuration rather than taking a masked action.
+  off.online[0] = false;
+  a.reset(*c1);
+  EXPECT_EQ(a.decide(f, off), *c1);
+  // Wrong sizes are refused at creation.
+  auto small = hp::Mlp::create({.layer_sizes = {3, sp->size()}});
+  ASSERT_TRUE(small.ok());
+  EXPECT_FALSE(hp::make_agent(sp, *enc, std::make_unique<hp::MlpPolicy>(*small, "bad")).ok());
+}
