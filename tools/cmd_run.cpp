@@ -1,7 +1,7 @@
 // hetsched run: the main job.
 //   no --platform (or a simulated platform): the adaptive scheduler on a simulated platform
 //     (default rockpi_n10 + googlenet + env/scenarios/combined.json) in virtual time, through
-//     env's policy runner (controller "heuristic" by default, --policy to change);
+//     env's policy runner (the shipped trained policy by default, else "heuristic"; --policy);
 //   --platform host: real pipelined inference on this machine's cores with the runtime's
 //     controller (adaptive by default), --stress hogs, a live status line and a final summary.
 #include <algorithm>
@@ -60,9 +60,18 @@ int run_sim(Args& a, double seconds) {
   if (!sc.ok()) return fail(kExitRuntime, "run: " + sc.status().message());
   if (Status st = env::validate_scenario(*sc, setup.value()->platform); !st.ok()) return fail(kExitRuntime, "run: " + st.message());
   if (seconds > 0) sc->duration_s = std::min(sc->duration_s, seconds);
-  const std::string policy = a.get("policy", "heuristic");
+  // Default: the shipped learned policy for this platform/model (policies/trained/), else the
+  // heuristic baseline when none is shipped.
+  std::string policy = a.get("policy", "trained");
   std::unique_ptr<policies::Controller> ctl;
-  if (policy != "oracle") {
+  if (policy == "trained" || policy.find('/') != std::string::npos || policy.find(".policy") != std::string::npos) {
+    const std::string path = policy == "trained" ? env::shipped_policy_path(*setup.value()) : policy;
+    auto c = env::load_trained(*setup.value(), path);
+    if (c.ok()) ctl = std::move(c.value());
+    else if (a.has("policy")) return fail(kExitRuntime, "run: --policy: " + c.status().message());
+    else policy = "heuristic";
+  }
+  if (!ctl && policy != "oracle") {
     auto c = env::make_builtin(*setup.value(), policy, *sc);
     if (!c.ok()) return fail(kExitUsage, "run: --policy: " + c.status().message());
     ctl = std::move(c.value());
@@ -238,7 +247,7 @@ int cmd_run(const std::vector<std::string>& argv) {
        {"split", "UNIT:N,...", "host: fixed/initial split, e.g. cpu0:20,cpu1:8 (default: balanced on calibration)"},
        {"deadline-ms", "MS", "host: per-frame latency target; misses count as QoS violations (default none)"},
        {"scenario", "S.json", "simulated: scenario file (default env/scenarios/combined.json)"},
-       {"policy", "NAME", "simulated: controller (heuristic, static-best, governor:..., oracle; default heuristic)"},
+       {"policy", "NAME|FILE", "simulated: controller (trained = shipped policy, a .policy file, heuristic, static-best, governor:..., oracle; default trained, else heuristic)"},
        {"json", "", "print the metrics as JSON (simulator metric keys)"},
        {"record", "TRACE", "host: write a trace (fps, unit utilisation, splits, stress events)"},
        {"quiet", "", "host: no live status line"}},
