@@ -5,11 +5,14 @@
 namespace hetsched::runtime {
 
 PipelinePlan BalancePolicy::decide(const ControlObservation& obs) noexcept {
+  if (switched_ && obs.frames < frames_at_switch_ + static_cast<std::uint64_t>(std::max(0, o_.settle_frames))) return obs.plan;
   const BalanceResult r = bal_->balance(obs.cost_us.data(), obs.num_units, obs.num_blocks, o_.handover_us, o_.use_all_units);
   const double now_us = Balancer::bottleneck_us(obs.plan, obs.cost_us.data(), o_.handover_us);
   // Hysteresis: throughput ~ 1/bottleneck, so a gain of g needs bottleneck < now * (1 - g).
   if (r.plan.num_stages > 0 && r.bottleneck_us < now_us * (1.0 - o_.min_gain)) {
     last_us_ = r.bottleneck_us;
+    switched_ = true;
+    frames_at_switch_ = obs.frames;
     return r.plan;
   }
   last_us_ = now_us;

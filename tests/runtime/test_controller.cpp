@@ -68,11 +68,21 @@ TEST_F(ControllerTest, DecidesOncePerPeriodAndRebalancesWhenAUnitSlows) {
   EXPECT_TRUE(c.value()->step());
   EXPECT_EQ(t.applies, 1);
   EXPECT_EQ(blocks_on(t.obs.plan, 0), 8);  // 8 x 1000 = 4 x 2000
+  t.speeds(1, 1);                          // recovered, but no frame ran since the switch:
+  clock.advance_ns(100'000'000);           // the estimates are not settled, keep the split
+  EXPECT_TRUE(c.value()->step());
+  EXPECT_EQ(t.applies, 1);
+  t.obs.frames += 8;                       // settled (settle_frames = 8)
   t.speeds(1, 2.1);                        // small change: below the 5 % hysteresis
   clock.advance_ns(100'000'000);
   EXPECT_TRUE(c.value()->step());
   EXPECT_EQ(t.applies, 1);
-  EXPECT_EQ(c.value()->stats().decisions, 3u);
+  t.speeds(1, 1);                          // recovered: back to the even split
+  clock.advance_ns(100'000'000);
+  EXPECT_TRUE(c.value()->step());
+  EXPECT_EQ(t.applies, 2);
+  EXPECT_EQ(t.obs.plan, even);
+  EXPECT_EQ(c.value()->stats().decisions, 5u);
 }
 
 TEST_F(ControllerTest, UrgentRequestHonoursTheRateLimit) {

@@ -69,7 +69,7 @@ struct RuntimeOptions {
   std::int64_t rate_limit_ns = 20'000'000;         // minimum time between two decisions
   std::int64_t deadline_ns = 0;                    // per-frame latency target (0 = none); misses feed the guard
   int miss_burst = 5;                              // guard: misses per period that force the safe split
-  double min_gain = 0.08;                          // adaptive: predicted throughput gain needed to re-split
+  double min_gain = 0.10;                          // adaptive: predicted throughput gain needed to re-split
   bool controller_thread = true;                   // false: the caller drives control_step() (virtual time)
   Clock* clock = nullptr;                          // injected clock; nullptr = real time
   std::function<void(const RuntimeResult&)> on_result;  // called on a stage thread, in order; keep it short
