@@ -41,13 +41,9 @@ build() {
 }
 
 main_job() {
-  local bin="$build_dir/tools/hetsched"
-  if "$bin" --help | grep -q '^  run '; then
-    "$bin" run
-  else
-    # Until the scheduler exists: record a telemetry trace and print its summary.
-    "$bin" trace record --out "$build_dir/demo.trace" --seconds 30 --seed 1
-  fi
+  # The adaptive scheduler on the default embedded platform: simulated rockpi_n10 + googlenet,
+  # the built-in combined scenario, in virtual time (live status line and final summary).
+  "$build_dir/tools/hetsched" run
 }
 
 install_missing

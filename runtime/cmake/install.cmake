@@ -12,7 +12,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/runtime/include/hetsched DESTINATION inc
 install(FILES ${PROJECT_SOURCE_DIR}/telemetry/status.hpp ${PROJECT_SOURCE_DIR}/telemetry/clock.hpp
   DESTINATION include/telemetry)
 install(EXPORT hetschedTargets NAMESPACE hetsched:: DESTINATION lib/cmake/hetsched)
-configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/hetschedConfig.cmake.in
+configure_package_config_file(${PROJECT_SOURCE_DIR}/runtime/cmake/hetschedConfig.cmake.in
   ${PROJECT_BINARY_DIR}/hetschedConfig.cmake INSTALL_DESTINATION lib/cmake/hetsched)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/hetschedConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
