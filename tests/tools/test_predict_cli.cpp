@@ -1,5 +1,7 @@
 // End-to-end tests of `hetsched predict` and a small `hetsched validate` run (HETSCHED_BINARY).
 #include <gtest/gtest.h>
+
+#include "tests/tools/cli_runner.hpp"
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -9,27 +11,10 @@
 
 namespace {
 
-struct CliResult {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
-std::string tmpf(const std::string& name) {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return ::testing::TempDir() + "hetsched_predict_" + info->name() + "_" + name;
-}
-
-CliResult run(const std::string& args) {
-  const std::string out = tmpf("stdout"), err = tmpf("stderr");
-  const std::string cmd = std::string("'") + HETSCHED_BINARY + "' " + args + " >'" + out + "' 2>'" + err + "'";
-  const int st = std::system(cmd.c_str());
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
-}
+using CliResult = hetsched::testing_cli::CliRun;
+std::string slurp(const std::string& p) { return hetsched::testing_cli::slurp(p); }
+std::string tmpf(const std::string& name) { return hetsched::testing_cli::temp_path("predict", name); }
+CliResult run(const std::string& args) { return hetsched::testing_cli::run_cli("predict", std::string("") + args); }
 
 std::string write(const std::string& name, const std::string& text) {
   const std::string p = tmpf(name);

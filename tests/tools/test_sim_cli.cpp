@@ -1,5 +1,7 @@
 // End-to-end tests of `hetsched sim` through the real executable (HETSCHED_BINARY).
 #include <gtest/gtest.h>
+
+#include "tests/tools/cli_runner.hpp"
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -10,27 +12,9 @@
 
 namespace {
 
-struct SimRun {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
-std::string tmp(const std::string& name) {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return ::testing::TempDir() + "hetsched_sim_cli_" + info->name() + "_" + name;
-}
-
-SimRun sim(const std::string& args) {
-  const std::string out = tmp("stdout"), err = tmp("stderr");
-  const std::string cmd = std::string("'") + HETSCHED_BINARY + "' sim " + args + " >'" + out + "' 2>'" + err + "'";
-  const int st = std::system(cmd.c_str());
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
-}
+using SimRun = hetsched::testing_cli::CliRun;
+std::string tmp(const std::string& name) { return hetsched::testing_cli::temp_path("sim_cli", name); }
+SimRun sim(const std::string& args) { return hetsched::testing_cli::run_cli("sim_cli", std::string("sim ") + args); }
 
 const std::string kSrc = HETSCHED_SOURCE_DIR;
 const std::string kSteady = "--scenario '" + kSrc + "/env/scenarios/steady.json'";

@@ -1,5 +1,7 @@
 // End-to-end tests of `hetsched train` and `hetsched eval` through the real executable.
 #include <gtest/gtest.h>
+
+#include "tests/tools/cli_runner.hpp"
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -10,27 +12,10 @@
 
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
-std::string tmp(const std::string& name) {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return ::testing::TempDir() + "hetsched_train_eval_" + info->name() + "_" + name;
-}
-
-CliRun run(const std::string& args) {
-  const std::string out = tmp("stdout"), err = tmp("stderr");
-  const std::string cmd = std::string("'") + HETSCHED_BINARY + "' " + args + " >'" + out + "' 2>'" + err + "'";
-  const int st = std::system(cmd.c_str());
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
-}
+using hetsched::testing_cli::CliRun;
+std::string slurp(const std::string& p) { return hetsched::testing_cli::slurp(p); }
+std::string tmp(const std::string& name) { return hetsched::testing_cli::temp_path("train_eval", name); }
+CliRun run(const std::string& args) { return hetsched::testing_cli::run_cli("train_eval", std::string("") + args); }
 
 const std::string kSrc = HETSCHED_SOURCE_DIR;
 const std::string kBoard = "--platform rockpi_n10 --model googlenet";
