@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-#include "agent/rng.hpp"
+#include "telemetry/rng.hpp"
 #include "telemetry/status.hpp"
 
 namespace hetsched::agent {

@@ -15,7 +15,7 @@
 #include <span>
 #include <vector>
 
-#include "agent/rng.hpp"
+#include "telemetry/rng.hpp"
 #include "policies/mlp.hpp"
 #include "telemetry/status.hpp"
 

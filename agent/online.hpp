@@ -24,7 +24,7 @@
 #include "agent/dqn.hpp"
 #include "agent/exploration.hpp"
 #include "agent/replay_buffer.hpp"
-#include "agent/rng.hpp"
+#include "telemetry/rng.hpp"
 #include "agent/tabular.hpp"
 #include "policies/policy.hpp"
 #include "telemetry/status.hpp"

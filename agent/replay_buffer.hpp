@@ -14,7 +14,7 @@
 #include <span>
 #include <vector>
 
-#include "agent/rng.hpp"
+#include "telemetry/rng.hpp"
 #include "telemetry/status.hpp"
 
 namespace hetsched::agent {

@@ -17,7 +17,7 @@
 #include "agent/dqn.hpp"
 #include "agent/exploration.hpp"
 #include "agent/replay_buffer.hpp"
-#include "agent/rng.hpp"
+#include "telemetry/rng.hpp"
 #include "telemetry/status.hpp"
 
 namespace hetsched::agent {

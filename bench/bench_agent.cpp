@@ -25,14 +25,14 @@ constexpr int kObs = 64, kHidden = 128, kActions = 100;
 
 hp::MlpPolicy make_policy() {
   auto m = hp::Mlp::create({.layer_sizes = {kObs, kHidden, kHidden, kActions}});
-  ha::Rng rng(1);
+  hetsched::Rng rng(1);
   ha::init_weights(*m, rng);
   return hp::MlpPolicy(std::move(*m), "bench");
 }
 
 void BM_MlpPolicyDecide(benchmark::State& state) {
   auto policy = make_policy();
-  ha::Rng rng(2);
+  hetsched::Rng rng(2);
   std::vector<float> obs(kObs);
   for (auto& x : obs) x = rng.uniform(-1.0f, 1.0f);
   std::vector<std::uint8_t> mask(kActions, 1);
@@ -59,7 +59,7 @@ BENCHMARK(BM_MlpPolicyDecide)->Unit(benchmark::kMicrosecond);
 
 void BM_MlpForwardOnly(benchmark::State& state) {
   auto m = hp::Mlp::create({.layer_sizes = {kObs, kHidden, kHidden, kActions}});
-  ha::Rng rng(1);
+  hetsched::Rng rng(1);
   ha::init_weights(*m, rng);
   std::vector<float> obs(kObs, 0.1f);
   for (auto _ : state) benchmark::DoNotOptimize(m->forward(obs).data());
@@ -77,7 +77,7 @@ void BM_DqnUpdate(benchmark::State& state) {
   o.batch_size = batch_size;
   auto dqn = ha::Dqn::create(o);
   auto replay = ha::ReplayBuffer::create({4096, kObs, kActions, 3});
-  ha::Rng rng(4);
+  hetsched::Rng rng(4);
   std::vector<float> s(kObs), s2(kObs);
   std::vector<std::uint8_t> mask(kActions, 1);
   for (int i = 0; i < 4096; ++i) {

@@ -43,7 +43,7 @@ bool changed(const env::Conditions& a, const env::Conditions& b) {
 // to the candidate grid of env::oracle_candidates (2..30 FPS), so the teacher's answer is
 // always among the candidates (a label for every visited state). Other magnitudes stay as in
 // the suite: off-grid slowdowns or budgets would leave states without a label.
-env::Scenario randomise(const env::Scenario& base, agent::Rng& rng) {
+env::Scenario randomise(const env::Scenario& base, Rng& rng) {
   if (rng.uniform() < 0.25) return base;
   env::Scenario s = base;
   const double f = 0.6 + 0.9 * rng.uniform();
@@ -162,7 +162,7 @@ int cmd_train(const std::vector<std::string>& argv) {
   std::vector<std::uint64_t> seeds(static_cast<size_t>(N));
   std::vector<env::Conditions> last_cond(static_cast<size_t>(N));
   policies::TelemetryFrame frame;
-  agent::Rng rng(static_cast<std::uint64_t>(*seed) ^ 0xabcdefull);
+  Rng rng(static_cast<std::uint64_t>(*seed) ^ 0xabcdefull);
   const auto t0 = std::chrono::steady_clock::now();
   const double cap_s = *minutes * 60.0;
   std::int64_t total = 0, episode = 0;

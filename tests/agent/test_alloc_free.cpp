@@ -51,7 +51,7 @@ TEST(AllocFree, TheCounterSeesAllocations) {  // otherwise the tests below prove
 TEST(AllocFree, MlpForwardAndPolicyDecide) {
   auto m = hp::Mlp::create({.layer_sizes = {64, 128, 128, 100}});
   ASSERT_TRUE(m.ok());
-  ha::Rng rng(1);
+  hetsched::Rng rng(1);
   ha::init_weights(*m, rng);
   hp::MlpPolicy policy(*m, "bench");
   std::vector<float> obs(64, 0.3f);
@@ -83,7 +83,7 @@ TEST(AllocFree, ReplayDqnUpdateOnlineLearningAndSafeActor) {
   ha::SafeActor safe(**agent);
   std::vector<float> obs(64), next(64);
   std::vector<std::uint8_t> mask(100, 1);
-  ha::Rng rng(2);
+  hetsched::Rng rng(2);
   auto step = [&](int t) {
     for (auto& x : next) x = rng.uniform(-1.0f, 1.0f);
     mask[static_cast<std::size_t>(t % 99 + 1)] = static_cast<std::uint8_t>(t % 2);  // action 0 (safe) stays allowed

@@ -44,7 +44,7 @@ ha::DqnOptions bandit_options(const ha::test::Bandit& b) {
 ha::Dqn train_bandit(ha::test::Bandit& b, ha::DqnOptions o, int updates, std::uint64_t data_seed) {
   auto dqn = make_dqn(o);
   auto replay = make_replay(4000, b.contexts, b.arms, data_seed);
-  ha::Rng rng(data_seed);
+  hetsched::Rng rng(data_seed);
   for (int i = 0; i < 4000; ++i) {
     const int c = static_cast<int>(rng.below(static_cast<std::uint32_t>(b.contexts)));
     const auto mask = b.mask_of(c);
@@ -115,7 +115,7 @@ void check_chain(ha::DqnOptions o, int updates, std::uint64_t data_seed) {
   o.num_actions = ha::test::Chain::kActions;
   auto dqn = make_dqn(o);
   auto replay = make_replay(5000, chain.n, 3, data_seed);
-  ha::Rng rng(data_seed + 70);
+  hetsched::Rng rng(data_seed + 70);
   for (int i = 0; i < 5000; ++i) {
     const int s = static_cast<int>(rng.below(static_cast<std::uint32_t>(chain.n - 1)));
     const int a = ha::uniform_allowed(3, chain.mask_of(s), rng);
@@ -185,7 +185,7 @@ TEST(Dqn, HardTargetSyncEveryKUpdates) {
   o.target_sync_every = 5;
   auto dqn = make_dqn(o);
   auto replay = make_replay(100, b.contexts, b.arms, 1);
-  ha::Rng rng(1);
+  hetsched::Rng rng(1);
   for (int i = 0; i < 100; ++i) {
     const int c = i % b.contexts;
     replay.push(b.obs(c), i % b.arms, b.reward(c, i % b.arms, rng), b.obs(c), {}, true);
@@ -233,7 +233,7 @@ TEST(Dqn, UpdateIsClippedGradientThroughAdam) {
   auto dqn = make_dqn(o);
   auto batch = ha::ReplayBatch::make(o.batch_size, b.contexts, b.arms);
   batch.size = 8;
-  ha::Rng rng(2);
+  hetsched::Rng rng(2);
   for (int i = 0; i < 8; ++i) {
     batch.obs[static_cast<std::size_t>(i * b.contexts + i)] = 1.0f;
     batch.next_obs[static_cast<std::size_t>(i * b.contexts + i + 1)] = 1.0f;
@@ -296,7 +296,7 @@ TEST(Dqn, TargetsFollowTheDoubleDqnFormula) {
     o.target_sync_every = 1000;
     o.double_dqn = double_dqn;
     auto dqn = make_dqn(o);
-    ha::Rng rng(6);
+    hetsched::Rng rng(6);
     auto warm = ha::ReplayBatch::make(32, 3, 4);
     warm.size = 32;
     for (float& v : warm.obs) v = rng.uniform(-1.0f, 1.0f);

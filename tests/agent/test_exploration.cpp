@@ -39,7 +39,7 @@ TEST(EpsilonSchedule, ValidatesNamingTheField) {
 
 TEST(Exploration, UniformAllowedCoversExactlyTheAllowedActions) {
   const std::vector<std::uint8_t> mask = {0, 1, 0, 1, 1, 0};
-  ha::Rng rng(3);
+  hetsched::Rng rng(3);
   std::vector<int> counts(6, 0);
   for (int i = 0; i < 30000; ++i) {
     const int a = ha::uniform_allowed(6, mask, rng);
@@ -56,7 +56,7 @@ TEST(Exploration, UniformAllowedCoversExactlyTheAllowedActions) {
 TEST(Exploration, EpsilonGreedyNeverPicksAMaskedActionEvenWhenItIsBest) {
   const std::vector<float> q = {10.0f, 1.0f, 2.0f, 3.0f};
   const std::vector<std::uint8_t> mask = {0, 1, 1, 0};
-  ha::Rng rng(1);
+  hetsched::Rng rng(1);
   int greedy = 0;
   for (int i = 0; i < 10000; ++i) {
     const int a = ha::epsilon_greedy(q, mask, 0.3, rng);
@@ -72,7 +72,7 @@ TEST(Exploration, EpsilonGreedyNeverPicksAMaskedActionEvenWhenItIsBest) {
 TEST(Exploration, BoltzmannFollowsSoftmaxOverAllowedActions) {
   const std::vector<float> q = {100.0f, 0.0f, 1.0f, std::log(3.0f)};
   const std::vector<std::uint8_t> mask = {0, 1, 1, 1};
-  ha::Rng rng(9);
+  hetsched::Rng rng(9);
   std::vector<int> counts(4, 0);
   const int n = 40000;
   for (int i = 0; i < n; ++i) {
@@ -92,7 +92,7 @@ TEST(Exploration, BoltzmannFollowsSoftmaxOverAllowedActions) {
 }
 
 TEST(Rng, SameSeedSameStreamAndUnbiasedBelow) {
-  ha::Rng a(5), b(5), c(6);
+  hetsched::Rng a(5), b(5), c(6);
   bool differs = false;
   for (int i = 0; i < 100; ++i) {
     const auto x = a.next();

@@ -23,7 +23,7 @@ TEST(Export, TrainedDqnRoundTripsIntoAnMlpPolicy) {
   o.epsilon = {.start = 1.0, .end = 0.1, .decay_steps = 1000};
   auto agent = ha::OnlineDqnAgent::create(o);
   ASSERT_TRUE(agent.ok());
-  ha::Rng rng(1);
+  hetsched::Rng rng(1);
   for (int t = 0; t < 2000; ++t) {
     const int c = static_cast<int>(rng.below(static_cast<std::uint32_t>(b.contexts)));
     const auto mask = b.mask_of(c);

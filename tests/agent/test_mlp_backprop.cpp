@@ -6,7 +6,7 @@
 
 #include "agent/dqn.hpp"
 #include "agent/mlp_backprop.hpp"
-#include "agent/rng.hpp"
+#include "telemetry/rng.hpp"
 
 namespace ha = hetsched::agent;
 namespace hp = hetsched::policies;
@@ -41,7 +41,7 @@ void check_backprop(hp::Activation act, double min_fraction) {
   auto net = hp::Mlp::create({.layer_sizes = {5, 7, 6, 4}, .hidden_activation = act,
                               .output_activation = act == hp::Activation::kRelu ? hp::Activation::kIdentity : act});
   ASSERT_TRUE(net.ok());
-  ha::Rng rng(3);
+  hetsched::Rng rng(3);
   ha::init_weights(*net, rng);
   for (int l = 0; l < net->num_layers(); ++l)
     for (Eigen::Index i = 0; i < net->bias(l).size(); ++i) net->bias(l)(i) = rng.uniform(-0.3f, 0.3f);
@@ -75,7 +75,7 @@ TEST(MlpBackprop, ReluGradientMatchesFiniteDifferences) { check_backprop(hp::Act
 TEST(MlpBackprop, BatchForwardEqualsSingleForward) {
   auto net = hp::Mlp::create({.layer_sizes = {3, 8, 2}});
   ASSERT_TRUE(net.ok());
-  ha::Rng rng(8);
+  hetsched::Rng rng(8);
   ha::init_weights(*net, rng);
   auto bp = ha::MlpBackprop::create(*net, 4);
   ASSERT_TRUE(bp.ok());
@@ -96,7 +96,7 @@ TEST(MlpBackprop, InitIsSeededAndScaledByFanIn) {
   auto a = hp::Mlp::create({.layer_sizes = {100, 50, 3}});
   ASSERT_TRUE(a.ok());
   auto b = *a;
-  ha::Rng r1(5), r2(5);
+  hetsched::Rng r1(5), r2(5);
   ha::init_weights(*a, r1);
   ha::init_weights(b, r2);
   EXPECT_EQ(a->checksum(), b.checksum());
@@ -119,7 +119,7 @@ TEST(DqnGradient, MatchesFiniteDifferencesOfTheLoss) {
   o.seed = 21;
   auto dqn = ha::Dqn::create(o);
   ASSERT_TRUE(dqn.ok());
-  ha::Rng rng(4);
+  hetsched::Rng rng(4);
   // Move the target away from the online net so the targets are not trivially related.
   {
     auto batch = ha::ReplayBatch::make(8, 5, 3);

@@ -49,7 +49,7 @@ TEST(OnlineDqnAgent, LearnsTheBanditFromOneTransitionAtATime) {
   auto agent = ha::OnlineDqnAgent::create(bandit_online_options(b));
   ASSERT_TRUE(agent.ok()) << agent.status().to_string();
   auto& a = **agent;
-  ha::Rng env_rng(3);
+  hetsched::Rng env_rng(3);
   const std::size_t mem0 = a.memory_bytes();
   double late_reward = 0;
   for (int t = 0; t < 5000; ++t) {
@@ -125,7 +125,7 @@ TEST(OnlineTabularAgent, LearnsTheBandit) {
         return 0;
       });
   ASSERT_TRUE(agent.ok()) << agent.status().to_string();
-  ha::Rng env(1);
+  hetsched::Rng env(1);
   for (int t = 0; t < 4000; ++t) {
     const int c = static_cast<int>(env.below(static_cast<std::uint32_t>(b.contexts)));
     const auto mask = b.mask_of(c);
@@ -176,7 +176,7 @@ TEST(SafeActor, WrappedLearnerNeverTakesAMaskedAction) {
   auto agent = ha::OnlineDqnAgent::create(bandit_online_options(b));
   ASSERT_TRUE(agent.ok());
   ha::SafeActor safe(**agent);
-  ha::Rng rng(2);
+  hetsched::Rng rng(2);
   for (int t = 0; t < 2000; ++t) {
     const int c = static_cast<int>(rng.below(static_cast<std::uint32_t>(b.contexts)));
     const auto mask = b.mask_of(c);

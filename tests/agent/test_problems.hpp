@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "agent/rng.hpp"
+#include "telemetry/rng.hpp"
 
 namespace hetsched::agent::test {
 

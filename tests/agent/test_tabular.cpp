@@ -75,7 +75,7 @@ TEST(TabularQ, LearnsTheDelayedRewardChainOnline) {
   auto t = ha::TabularQ::create({.num_states = 4096, .num_actions = 3, .alpha = 0.2f, .gamma = 0.9f, .initial_q = 1.0f},
                                 hashed->as_state_fn());
   ASSERT_TRUE(t.ok());
-  ha::Rng rng(5);
+  hetsched::Rng rng(5);
   for (int episode = 0; episode < 400; ++episode) {
     int s = 0;
     for (int k = 0; k < 40; ++k) {

@@ -1,4 +1,5 @@
-// The agent's random numbers: xoshiro256** seeded through splitmix64.
+// The project's seeded random numbers (agent exploration and replay sampling, simulator noise):
+// xoshiro256** seeded through splitmix64.
 //
 // Why not <random>: std::uniform_int_distribution and friends are implementation-defined, so
 // the same seed could give different weights with another standard library. These few lines
@@ -7,7 +8,7 @@
 
 #include <cstdint>
 
-namespace hetsched::agent {
+namespace hetsched {
 
 class Rng {
  public:
@@ -59,4 +60,4 @@ class Rng {
   std::uint64_t s_[4];
 };
 
-}  // namespace hetsched::agent
+}  // namespace hetsched
