@@ -85,6 +85,35 @@ std::pair<double, double> line_fit(const std::vector<std::pair<double, double>>&
   return {(sy - kb * sx) / n, kb};
 }
 
+// Visits every switch-mode row of the fit split that the cost model can evaluate.
+template <typename Fn>
+void for_each_fit_switch_row(const PlatformDesc& p, const CalibOptions& o, const std::string& costs_path,
+                             const std::vector<SwitchRow>& rows, Fn&& fn) {
+  CostModelCache cache(p, o.data_dir, costs_path);
+  for (const auto& r : rows) {
+    if (held_back(switch_key(r))) continue;
+    auto cm = cache.get(r.model);
+    if (!cm.ok()) continue;
+    auto c = switch_config(p, (*cm)->model(), r.order, r.freq, r.host);
+    if (!c.ok()) continue;
+    auto pred = predict_switch(**cm, *c);
+    if (!pred.ok()) continue;
+    fn(r, **cm, *c, *pred);
+  }
+}
+
+// Where block bl of a switch-mode config runs: unit, host (-1 for CPUs) and the two OPP indices.
+struct BlockPlace { int u, h, opp, hopp; };
+BlockPlace block_place(const PlatformDesc& p, const Config& c, int bl) {
+  const auto b = static_cast<size_t>(bl);
+  const int u = p.unit_index(c.unit[b]);
+  const auto k = p.units[static_cast<size_t>(u)].kind;
+  const int h = k == UnitKind::kGpu ? p.unit_index(c.gpu_host) : k == UnitKind::kNpu ? p.unit_index(c.npu_host) : -1;
+  const int opp = k == UnitKind::kNpu ? 0 : c.block_freq[b];
+  const int hopp = k == UnitKind::kGpu ? c.block_host_freq[b] : c.block_freq[b];
+  return {u, h, opp, hopp};
+}
+
 }  // namespace
 
 Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
@@ -210,37 +239,24 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
     for (int u = 0; u < U; ++u)
       if (p.units[static_cast<size_t>(u)].kind == UnitKind::kNpu) npu = u;
     std::vector<SRow> rows;
-    {
-      CostModelCache cache(p, o.data_dir, tmp);
-      for (const auto& r : *srow) {
-        if (held_back(switch_key(r))) continue;
-        auto cm = cache.get(r.model);
-        if (!cm.ok()) continue;
-        auto c = switch_config(p, (*cm)->model(), r.order, r.freq, r.host);
-        if (!c.ok()) continue;
-        auto pred = predict_switch(**cm, *c);
-        if (!pred.ok()) continue;
+    for_each_fit_switch_row(p, o, tmp, *srow, [&](const SwitchRow& r, const CostModel& cm, const Config& c,
+                                                  const Prediction& pred) {
         std::vector<double> x(static_cast<size_t>(U + 3), 0.0);
         double s_all = 0, seg = 0;
-        for (int bl = 0; bl < c->num_blocks; ++bl) {
-          const int u = p.unit_index(c->unit[static_cast<size_t>(bl)]);
-          const auto k = p.units[static_cast<size_t>(u)].kind;
-          const int h = k == UnitKind::kGpu ? p.unit_index(c->gpu_host) : k == UnitKind::kNpu ? p.unit_index(c->npu_host) : -1;
-          const int opp = k == UnitKind::kNpu ? 0 : c->block_freq[static_cast<size_t>(bl)];
-          const int hopp = k == UnitKind::kGpu ? c->block_host_freq[static_cast<size_t>(bl)] : c->block_freq[static_cast<size_t>(bl)];
-          const double t = (*cm)->switch_block_ms(bl, u, opp, h, hopp);
+        for (int bl = 0; bl < c.num_blocks; ++bl) {
+          const auto [u, h, opp, hopp] = block_place(p, c, bl);
+          const double t = cm.switch_block_ms(bl, u, opp, h, hopp);
           x[static_cast<size_t>(u)] += t;
           s_all += t;
-          if (u == npu && (bl == 0 || c->unit[static_cast<size_t>(bl - 1)] != c->unit[static_cast<size_t>(bl)])) {
+          if (u == npu && (bl == 0 || c.unit[static_cast<size_t>(bl - 1)] != c.unit[static_cast<size_t>(bl)])) {
             x[static_cast<size_t>(U + 1)] += 1;
             x[static_cast<size_t>(U + 2)] += 1.0 / host_eff_ghz(p, sim, h, hopp);
-            seg += (*cm)->segment_ms(u, h, hopp);
+            seg += cm.segment_ms(u, h, hopp);
           }
         }
-        x[static_cast<size_t>(U)] = c->num_blocks;
-        rows.push_back({(*cm)->model().name, x, r.total_ms - (pred->latency_ms - s_all), r.total_ms, seg});
-      }
-    }
+        x[static_cast<size_t>(U)] = c.num_blocks;
+        rows.push_back({cm.model().name, x, r.total_ms - (pred.latency_ms - s_all), r.total_ms, seg});
+    });
     auto fit = [&](const std::string& model) -> json {
       std::vector<const SRow*> sel;
       for (const auto& r : rows)
@@ -279,30 +295,19 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
       // Power scale per model and unit on the same fit rows: E_meas ~ sum_u eta_u E_u + E_rest,
       // E_u = sum over the unit's blocks of time x block power; NNLS in relative error.
       std::map<std::string, std::vector<std::pair<std::vector<double>, double>>> erows;  // model -> (E_u..., E_rest), E_meas
-      CostModelCache cache(p, o.data_dir, tmp);
-      for (const auto& r : *srow) {
-        if (held_back(switch_key(r))) continue;
-        auto cm = cache.get(r.model);
-        if (!cm.ok()) continue;
-        auto c = switch_config(p, (*cm)->model(), r.order, r.freq, r.host);
-        if (!c.ok()) continue;
-        auto pred = predict_switch(**cm, *c);
-        if (!pred.ok()) continue;
+      for_each_fit_switch_row(p, o, tmp, *srow, [&](const SwitchRow& r, const CostModel& cm, const Config& c,
+                                                    const Prediction& pred) {
         std::vector<double> e(static_cast<size_t>(U + 1), 0.0);
         double sum = 0;
-        for (int bl = 0; bl < c->num_blocks; ++bl) {
-          const int u = p.unit_index(c->unit[static_cast<size_t>(bl)]);
-          const auto k = p.units[static_cast<size_t>(u)].kind;
-          const int h = k == UnitKind::kGpu ? p.unit_index(c->gpu_host) : k == UnitKind::kNpu ? p.unit_index(c->npu_host) : -1;
-          const int opp = k == UnitKind::kNpu ? 0 : c->block_freq[static_cast<size_t>(bl)];
-          const int hopp = k == UnitKind::kGpu ? c->block_host_freq[static_cast<size_t>(bl)] : c->block_freq[static_cast<size_t>(bl)];
-          const double eb = (*cm)->switch_block_ms(bl, u, opp, h, hopp) * (*cm)->block_power_mw(bl, u, opp, h, hopp) * 1e-3;
+        for (int bl = 0; bl < c.num_blocks; ++bl) {
+          const auto [u, h, opp, hopp] = block_place(p, c, bl);
+          const double eb = cm.switch_block_ms(bl, u, opp, h, hopp) * cm.block_power_mw(bl, u, opp, h, hopp) * 1e-3;
           e[static_cast<size_t>(u)] += eb;
           sum += eb;
         }
-        e[static_cast<size_t>(U)] = pred->energy_mj - sum;
-        erows[(*cm)->model().name].push_back({e, r.energy_mj});
-      }
+        e[static_cast<size_t>(U)] = pred.energy_mj - sum;
+        erows[cm.model().name].push_back({e, r.energy_mj});
+      });
       for (auto& [m, v] : erows) {
         if (!(*costs)["models"][m].contains("switch")) continue;
         Eigen::MatrixXd A3(static_cast<int>(v.size()), U);
