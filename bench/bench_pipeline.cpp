@@ -3,7 +3,6 @@
 //   BM_HogAdaptation   hog on the last unit mid-run: adaptive FPS vs the best static split under
 //                      the same hog (every split, both orders), time to reach 80 %  (<= 2 s)
 //   BM_ResplitStorm    a random split every 5 frames: dropped / reordered frames (0) and drain
-//   BM_ControllerStep  one controller decision (observe + guard + balance); overhead at 100 ms
 // Each is repeated (median reported); throughput on a shared machine is disturbed by other
 // load, so the load average at start is a counter: rerun on a quiet machine for clean figures.
 // HETSCHED_BENCH_WINDOW_S (default 1.0) sets the measuring window of one FPS figure. Medians:
@@ -19,7 +18,6 @@
 #include <thread>
 
 #include "hetsched/runtime.hpp"
-#include "runtime/controller.hpp"
 #include "runtime/stress.hpp"
 #include "telemetry/clock.hpp"
 
@@ -31,11 +29,6 @@ double window_s() {
   const char* e = std::getenv("HETSCHED_BENCH_WINDOW_S");
   const double v = e ? std::atof(e) : 1.0;
   return v > 0.05 ? v : 1.0;
-}
-std::int64_t thread_cpu_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 std::int64_t process_cpu_ns() {
   timespec ts{};
@@ -213,54 +206,7 @@ void BM_ResplitStorm(benchmark::State& state) {
 }
 BENCHMARK(BM_ResplitStorm)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// The controller's per-decision work on the host's shape (2 units x 28 blocks), against a target
-// whose observe() does what the runtime's does (read 2 x 28 block estimates, build the costs).
-struct BenchTarget final : runtime::ControlTarget {
-  runtime::ControlObservation obs;
-  std::array<std::atomic<std::int64_t>, 2 * runtime::kMaxPipelineBlocks> block_ns{};
-  std::mt19937 rng{1};
-  Status observe(runtime::ControlObservation* o) noexcept override {
-    o->num_units = 2;
-    o->num_blocks = 28;
-    o->plan = obs.plan;
-    for (int u = 0; u < 2; ++u)
-      for (int b = 0; b < 28; ++b)
-        o->cost_us[static_cast<size_t>(u * runtime::kMaxPipelineBlocks + b)] =
-            static_cast<double>(block_ns[static_cast<size_t>(u * runtime::kMaxPipelineBlocks + b)].load(std::memory_order_relaxed)) / 1000.0;
-    return Status::Ok();
-  }
-  Status apply(const runtime::PipelinePlan& p) noexcept override {
-    obs.plan = p;
-    return Status::Ok();
-  }
-};
-
-void BM_ControllerStep(benchmark::State& state) {
-  ManualClock clock(0);
-  BenchTarget t;
-  std::mt19937 rng(2);
-  for (auto& x : t.block_ns) x = std::uniform_int_distribution<int>(200'000, 3'000'000)(rng);
-  std::vector<int> half(28, 0);
-  std::fill(half.begin() + 14, half.end(), 1);
-  t.obs.plan = runtime::plan_from_assignment(half, 2).value();
-  runtime::BalancePolicy policy({});
-  auto c = runtime::Controller::create({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000, .guard = {}}, clock, t, policy, t.obs.plan).value();
-  int i = 0;
-  const std::int64_t cpu0 = thread_cpu_ns();
-  for (auto _ : state) {
-    // Alternate the slow unit so some decisions re-split (worst case: balance + apply).
-    if (++i % 2 == 0) t.block_ns[static_cast<size_t>(runtime::kMaxPipelineBlocks + 3)] = (i % 4 == 0) ? 40'000'000 : 200'000;
-    clock.advance_ns(100'000'000);
-    benchmark::DoNotOptimize(c->step());
-  }
-  // Thread CPU time per decision / 100 ms period (the real-time loop adds a few wake-ups per
-  // period to wait in rate-limit slices; each is a clock read and a sleep, ~1 us).
-  const double per_step_ns = static_cast<double>(thread_cpu_ns() - cpu0) / static_cast<double>(state.iterations());
-  state.counters["cpu_us_per_decision"] = per_step_ns / 1000.0;
-  state.counters["overhead_pct_at_100ms"] = per_step_ns / 100e6 * 100.0;
-  state.counters["applied"] = static_cast<double>(c->stats().applied);
-}
-BENCHMARK(BM_ControllerStep)->Unit(benchmark::kMicrosecond);
+// The controller's per-decision overhead (balancer and learned agent): bench/bench_controller.cpp.
 
 }  // namespace
 

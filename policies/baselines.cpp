@@ -208,6 +208,8 @@ class AgentController final : public Controller {
   }
   std::string_view name() const noexcept override { return name_; }
   void reset(const Config& initial) noexcept override { c_ = initial; last_ = kNoAction; }
+  std::span<const float> last_observation() const noexcept override { return obs_; }
+  int last_action() const noexcept override { return last_; }
   const Config& decide(const TelemetryFrame& f, const MaskInput& m) noexcept override {
     enc_.encode(f, c_, space_->find_candidate(c_), obs_);
     space_->mask(c_, m, mask_);

@@ -37,6 +37,11 @@ class Controller {
   // Called after every period with what was sensed; returns the configuration for the next.
   // noexcept and allocation-free.
   virtual const Config& decide(const TelemetryFrame& frame, const MaskInput& mask) noexcept = 0;
+  // What the last decide() based its choice on and chose, for decision records (runtime
+  // controller -> trace/stream): the observation vector verbatim and the action index.
+  // Controllers without an encoded observation / action table return {} and -1.
+  virtual std::span<const float> last_observation() const noexcept { return {}; }
+  virtual int last_action() const noexcept { return -1; }
 };
 
 std::unique_ptr<Controller> make_static(const Config& config, std::string name = "static");

@@ -2,36 +2,125 @@
 
 #include <algorithm>
 
+#include "policies/frame_records.hpp"
+
 namespace hetsched::runtime {
 
-PipelinePlan BalancePolicy::decide(const ControlObservation& obs) noexcept {
-  if (switched_ && obs.frames < frames_at_switch_ + static_cast<std::uint64_t>(std::max(0, o_.settle_frames))) return obs.plan;
-  const BalanceResult r = bal_->balance(obs.cost_us.data(), obs.num_units, obs.num_blocks, o_.handover_us, o_.use_all_units);
-  const double now_us = Balancer::bottleneck_us(obs.plan, obs.cost_us.data(), o_.handover_us);
-  // Hysteresis: throughput ~ 1/bottleneck, so a gain of g needs bottleneck < now * (1 - g).
-  if (r.plan.num_stages > 0 && r.bottleneck_us < now_us * (1.0 - o_.min_gain)) {
-    last_us_ = r.bottleneck_us;
-    switched_ = true;
-    frames_at_switch_ = obs.frames;
-    return r.plan;
-  }
-  last_us_ = now_us;
-  return obs.plan;
-}
+Controller::Controller(const ControllerOptions& o, Clock& c, ControlTarget& t, const policies::Config& safe)
+    : o_(o), clock_(c), target_(t), safe_(safe), guard_(o.guard) {}
+
+Controller::~Controller() = default;
 
 Result<std::unique_ptr<Controller>> Controller::create(const ControllerOptions& o, Clock& clock, ControlTarget& target,
-                                                       ControlPolicy& policy, const PipelinePlan& safe_plan) {
+                                                       std::unique_ptr<policies::Controller> policy,
+                                                       const policies::Config& safe) {
   if (o.period_ns <= 0)
     return Error(StatusCode::kInvalidArgument, "ControllerOptions.period_ns = " + std::to_string(o.period_ns) + " must be > 0");
   if (o.rate_limit_ns < 0 || o.rate_limit_ns > o.period_ns)
     return Error(StatusCode::kInvalidArgument, "ControllerOptions.rate_limit_ns = " + std::to_string(o.rate_limit_ns) +
                                                    " outside [0, period_ns = " + std::to_string(o.period_ns) + "]");
-  std::unique_ptr<Controller> c(new Controller(o, clock, target, policy, safe_plan));
-  HETSCHED_RETURN_IF_ERROR(target.observe(&c->obs_));
-  Status st = validate_plan(safe_plan, c->obs_.num_blocks, c->obs_.num_units);
-  if (!st.ok()) return Error(st.code(), "controller safe plan: " + st.message());
+  if (!policy) return Error(StatusCode::kInvalidArgument, "controller: no policy");
+  Status st = policies::validate_config(safe, target.platform(), target.model());
+  if (!st.ok()) return Error(st.code(), "controller safe configuration: " + st.message());
+  std::unique_ptr<Controller> c(new Controller(o, clock, target, safe));
+  if (Status s = target.observe(&c->sample_); !s.ok()) return Error(s.code(), "controller: first observation: " + s.message());
+  c->current_ = c->sample_.current;
+  c->policy_ = std::move(policy);
+  c->aware_ = dynamic_cast<SampleAwarePolicy*>(c->policy_.get());
+  c->policy_->reset(c->current_);
+  c->decision_.observation.reserve(1024);
+  c->decision_.text.reserve(256);
   c->next_ns_ = clock.now_ns() + o.period_ns;
   return c;
+}
+
+void Controller::propose_policy(std::unique_ptr<policies::Controller> p) {
+  if (!p) return;
+  std::unique_ptr<policies::Controller> dead;  // freed here, on the caller's thread
+  {
+    std::lock_guard<std::mutex> lock(swap_mu_);
+    dead = std::move(retired_);
+    if (pending_) dead = std::move(pending_);  // an unadopted proposal is replaced
+    pending_ = std::move(p);
+    want_rollback_.store(false, std::memory_order_relaxed);
+    has_pending_.store(true, std::memory_order_release);
+  }
+}
+
+bool Controller::rollback() {
+  std::unique_ptr<policies::Controller> dead;
+  std::lock_guard<std::mutex> lock(swap_mu_);
+  if (has_pending_.load(std::memory_order_acquire)) {  // not adopted yet: just withdraw it
+    dead = std::move(pending_);
+    has_pending_.store(false, std::memory_order_release);
+    return true;
+  }
+  if (!previous_) return false;
+  want_rollback_.store(true, std::memory_order_release);
+  return true;
+}
+
+// Controller thread. try_lock: a proposer holding the lock only delays adoption by a period.
+void Controller::adopt_pending() noexcept {
+  if (!has_pending_.load(std::memory_order_acquire) && !want_rollback_.load(std::memory_order_acquire)) return;
+  std::unique_lock<std::mutex> lock(swap_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  if (has_pending_.load(std::memory_order_relaxed)) {
+    retired_ = std::move(previous_);  // freed by the next propose_policy() call
+    previous_ = std::move(policy_);
+    policy_ = std::move(pending_);
+    has_pending_.store(false, std::memory_order_release);
+    swaps_.fetch_add(1, std::memory_order_relaxed);
+  } else if (want_rollback_.load(std::memory_order_relaxed) && previous_) {
+    std::swap(policy_, previous_);  // a second rollback() returns to the swapped-in policy
+    rollbacks_.fetch_add(1, std::memory_order_relaxed);
+  }
+  want_rollback_.store(false, std::memory_order_release);
+  aware_ = dynamic_cast<SampleAwarePolicy*>(policy_.get());
+  policy_->reset(current_);
+}
+
+// A configuration the target can run: valid for the platform and model (the message allocates
+// only on failure, a rare path) and no block on a unit the target reports offline.
+bool Controller::valid_output(const policies::Config& c) const noexcept {
+  const policies::PlatformDesc& p = target_.platform();
+  for (int b = 0; b < c.num_blocks && b < policies::kMaxBlocks; ++b) {
+    const int u = p.unit_index(c.unit[static_cast<size_t>(b)]);
+    if (u < 0 || u >= policies::kMaxUnits || !sample_.mask.online[static_cast<size_t>(u)]) return false;
+  }
+  return policies::validate_config(c, p, target_.model()).ok();
+}
+
+void Controller::publish(const policies::Config& chosen, bool changed, bool policy_decided) noexcept {
+  telemetry::RecordSink* sink = o_.sink;
+  if (!sink) return;
+  const std::int64_t t = sample_.t_ns;
+  try {
+    if (o_.frame_codec) {
+      policies::PeriodInput in;
+      in.t_ns = t;
+      in.frame = &sample_.frame;
+      in.mask = &sample_.mask;
+      in.current = &sample_.current;
+      const GuardInput& g = sample_.guard;
+      in.guard = {g.sensors_ok, g.has_temp, g.max_temp_mc, g.frames, g.failed_frames, g.deadline_misses};
+      in.cost_units = sample_.costs.num_units;
+      in.cost_blocks = sample_.costs.num_blocks;
+      in.cost_stride = kMaxPipelineBlocks;
+      in.cost_us = sample_.costs.cost_us.data();
+      o_.frame_codec->publish(*sink, in);
+    }
+    // A guard decision has no policy observation: action -1, empty vector, text = the safe config.
+    const std::span<const float> obs = policy_decided ? policy_->last_observation() : std::span<const float>{};
+    decision_.t_ns = t;
+    decision_.action = policy_decided ? policy_->last_action() : -1;
+    decision_.observation.assign(obs.begin(), obs.end());
+    decision_.text = policies::format_config(chosen, target_.platform());
+    sink->on_decision(decision_);
+    if (changed) sink->on_event(telemetry::Event{t, telemetry::EventKind::kConfigApplied, o_.record_source, decision_.text});
+  } catch (...) {
+    errors_.fetch_add(1, std::memory_order_relaxed);  // out of memory while recording: the control loop goes on
+  }
 }
 
 bool Controller::step() noexcept {
@@ -44,17 +133,25 @@ bool Controller::step() noexcept {
   decided_once_ = true;
   next_ns_ = now + o_.period_ns;
   decisions_.fetch_add(1, std::memory_order_relaxed);
+  adopt_pending();
 
-  if (!target_.observe(&obs_).ok()) {
+  if (target_.observe(&sample_).ok()) {
+    current_ = sample_.current;
+  } else {
     // No telemetry at all is a sensor loss: fall back rather than act blind.
     errors_.fetch_add(1, std::memory_order_relaxed);
-    obs_.sensors_ok = false;
+    sample_.guard.sensors_ok = false;
+    sample_.t_ns = now;
   }
-  GuardReason reason = guard_.check(obs_);
-  PipelinePlan next = obs_.plan;
+  GuardReason reason = guard_.check(sample_.guard);
+  policies::Config next = current_;
+  bool policy_decided = false;
   if (reason == GuardReason::kNone && !guard_.holding()) {
-    next = policy_.decide(obs_);
-    if (!validate_plan(next, obs_.num_blocks, obs_.num_units).ok()) {  // the error message allocates; rare path
+    policy_decided = true;
+    if (aware_) aware_->see(sample_);
+    next = policy_->decide(sample_.frame, sample_.mask);
+    last_action_.store(policy_->last_action(), std::memory_order_relaxed);
+    if (!(next == current_) && !valid_output(next)) {
       reason = GuardReason::kInvalidPolicy;
       guard_.policy_invalid();
     }
@@ -66,16 +163,24 @@ bool Controller::step() noexcept {
     overrides_.fetch_add(1, std::memory_order_relaxed);
     last_guard_.store(static_cast<std::uint8_t>(reason), std::memory_order_relaxed);
   }
-  if (!(next == obs_.plan)) {
-    if (target_.apply(next).ok()) applied_.fetch_add(1, std::memory_order_relaxed);
-    else errors_.fetch_add(1, std::memory_order_relaxed);  // e.g. a write refused: carry on
+  bool changed = false;
+  if (!(next == current_)) {
+    if (target_.apply(next).ok()) {
+      applied_.fetch_add(1, std::memory_order_relaxed);
+      current_ = next;
+      changed = true;
+    } else {
+      errors_.fetch_add(1, std::memory_order_relaxed);  // e.g. a write refused: carry on with what is in force
+    }
   }
+  publish(next, changed, policy_decided);
   return true;
 }
 
 void Controller::run(const std::atomic<bool>& stop) noexcept {
   const std::int64_t slice = std::max<std::int64_t>(o_.rate_limit_ns, 1'000'000);
   while (!stop.load(std::memory_order_acquire)) {
+    if (target_.limits_changed()) notify_limits_changed();
     step();
     const std::int64_t now = clock_.now_ns();
     clock_.sleep_until_ns(std::min(next_ns_, now + slice));
@@ -88,7 +193,10 @@ ControllerStats Controller::stats() const noexcept {
   s.applied = applied_.load(std::memory_order_relaxed);
   s.guard_overrides = overrides_.load(std::memory_order_relaxed);
   s.errors = errors_.load(std::memory_order_relaxed);
+  s.policy_swaps = swaps_.load(std::memory_order_relaxed);
+  s.rollbacks = rollbacks_.load(std::memory_order_relaxed);
   s.last_guard = static_cast<GuardReason>(last_guard_.load(std::memory_order_relaxed));
+  s.last_action = last_action_.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -1,126 +1,143 @@
-// The controller: telemetry -> guard -> policy -> actuation, shaped like Linux schedutil.
+// The controller: telemetry -> guard -> policy -> actuation, shaped like Linux schedutil. One
+// loop for every target (runtime/control_target.hpp: the host pipeline, the simulated SoC, a
+// recorded run) and every policy (policies::Controller: the trained agent, the baselines, the
+// host's built-in balancer).
 //
-//   * decisions every period_ns, never two closer than rate_limit_ns (schedutil's
-//     rate_limit_us): re-splitting costs a drain bubble, so deciding faster than the pipeline can
+//   * a decision every period_ns, never two closer than rate_limit_ns (schedutil's
+//     rate_limit_us): a re-split costs a drain bubble, so deciding faster than the pipeline can
 //     settle only adds bubbles;
-//   * notify_limits_changed() (thermal trip, unit offline, new target) asks for an immediate
-//     re-decision, still subject to the rate limit;
-//   * slow work stays off the hot path: apply() only hands the plan to the pipeline, which
-//     switches at the next frame boundary (epoch barrier); the controller never waits for it.
+//   * notify_limits_changed() (any thread) or ControlTarget::limits_changed() (thermal trip, unit
+//     offline, new target) asks for an immediate re-decision, still subject to the rate limit;
+//   * slow work stays off the hot path: apply() only hands the configuration to the target (the
+//     pipeline switches at the next frame boundary); the controller never waits for it.
+//   * the guard (runtime/guard.hpp) overrides the policy with the safe configuration on a
+//     thermal trip, sensor loss, failed/NaN frames, a policy output that is not a valid
+//     configuration for the platform/model or uses an offline unit, or a deadline-miss burst.
 //
 // Time is injected: step() reads only the Clock, so the same controller runs in real time
-// (run() on a thread with RealClock) and in virtual time (a simulator driver calls step() after
-// advancing a ManualClock).
+// (run() on a thread with RealClock) and in virtual time (a simulator or replay driver advances
+// a ManualClock, then calls step()).
+//
+// Records. With a sink, every decision publishes, in this order: the sample the policy saw
+// (policies/frame_records.hpp: frame + mask as Samples/Events, bit-exact), one Decision (the
+// policy's observation vector verbatim, its action index, text = the chosen configuration
+// string; when the guard decided instead: action -1 and an empty vector), and a kConfigApplied event whenever the configuration in force changes (guard
+// overrides included). A replay that feeds these back through a ControlTarget reproduces the
+// decisions bit for bit.
+//
+// Policy hot-swap: propose_policy() (any thread) hands over a verified policy; it is adopted at
+// the next decision (reset() with the configuration in force) and the previous one is kept for
+// rollback(). Nothing is freed or allocated on the controller's thread by a swap.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
 
+#include "policies/baselines.hpp"
+#include "runtime/control_target.hpp"
 #include "runtime/guard.hpp"
-#include "runtime/pipeline_plan.hpp"
 #include "telemetry/clock.hpp"
+#include "telemetry/record_sink.hpp"
 #include "telemetry/status.hpp"
+
+namespace hetsched::policies {
+class FrameCodec;  // policies/frame_records.hpp
+}
 
 namespace hetsched::runtime {
 
-struct ControlObservation {
-  std::int64_t t_ns = 0;
-  int num_units = 0, num_blocks = 0;
-  // Predicted latency of block b on unit u under current conditions: cost_us[u*kMaxPipelineBlocks+b].
-  std::array<double, kMaxPipelineUnits * kMaxPipelineBlocks> cost_us{};
-  PipelinePlan plan;                 // plan currently in force (or pending)
-  bool sensors_ok = true;            // false: a sensor that was readable is gone
-  bool has_temp = false;
-  int max_temp_mc = 0;
-  std::uint64_t frames = 0, failed_frames = 0, deadline_misses = 0;  // cumulative
-};
-
-// What the controller drives: the real pipeline, or a simulated platform.
-class ControlTarget {
+// A policy that needs more of the target's sample than the frame and mask (the host balancer:
+// the per-unit block costs). The controller hands it the whole sample right before decide().
+class SampleAwarePolicy : public policies::Controller {
  public:
-  virtual ~ControlTarget() = default;
-  virtual Status observe(ControlObservation* out) noexcept = 0;
-  virtual Status apply(const PipelinePlan& plan) noexcept = 0;  // must not block on the pipeline
-};
-
-class ControlPolicy {
- public:
-  virtual ~ControlPolicy() = default;
-  // The plan to run next (returning obs.plan = keep). Must not allocate.
-  virtual PipelinePlan decide(const ControlObservation& obs) noexcept = 0;
-};
-
-// The built-in adaptive policy: re-split to the min-max balanced plan of the observed per-unit
-// block costs, but only when it predicts a throughput gain of at least min_gain (each switch
-// costs a bubble, and noisy measurements would otherwise flip between near-equal splits).
-struct BalancePolicyOptions {
-  double min_gain = 0.08;      // relative bottleneck reduction required to re-split
-  double handover_us = 50;     // per-stage hand-over cost added to each stage
-  bool use_all_units = true;   // keep every unit measurable (see Balancer)
-  // Frames that must complete after a re-split before the next one: the per-block EWMAs
-  // (alpha 1/4) restart at each switch, and deciding on 1-2 cold samples made the split
-  // oscillate (measured: 18 switches in 3 s, -20 % FPS, on an unloaded pipeline).
-  int settle_frames = 8;
-};
-class BalancePolicy final : public ControlPolicy {
- public:
-  explicit BalancePolicy(const BalancePolicyOptions& o) : o_(o), bal_(std::make_unique<Balancer>()) {}
-  PipelinePlan decide(const ControlObservation& obs) noexcept override;
-  double last_predicted_us() const noexcept { return last_us_; }
-
- private:
-  BalancePolicyOptions o_;
-  std::unique_ptr<Balancer> bal_;
-  double last_us_ = 0;
-  std::uint64_t frames_at_switch_ = 0;
-  bool switched_ = false;
+  virtual void see(const ControlSample& sample) noexcept = 0;
 };
 
 struct ControllerOptions {
   std::int64_t period_ns = 100'000'000;      // decision period
-  std::int64_t rate_limit_ns = 20'000'000;   // minimum time between two decisions
-  GuardOptions guard;
+  std::int64_t rate_limit_ns = 20'000'000;   // minimum time between two decisions (<= period_ns)
+  GuardOptions guard;                        // thermal trip, miss burst, hold
+  telemetry::RecordSink* sink = nullptr;     // where samples/decisions/config changes go (may be null)
+  const policies::FrameCodec* frame_codec = nullptr;  // encodes each period's frame+mask for the sink (null: not published)
+  std::uint16_t record_source = 0;           // source id stamped on the controller's events
 };
 
 struct ControllerStats {
-  std::uint64_t decisions = 0, applied = 0, guard_overrides = 0, errors = 0;
+  std::uint64_t decisions = 0;        // decisions taken (period or urgent)
+  std::uint64_t applied = 0;          // configurations applied to the target
+  std::uint64_t guard_overrides = 0;  // decisions where the guard imposed the safe configuration
+  std::uint64_t errors = 0;           // failed observe() or refused apply()
+  std::uint64_t policy_swaps = 0;     // proposed policies adopted
+  std::uint64_t rollbacks = 0;        // rollbacks performed
   GuardReason last_guard = GuardReason::kNone;
+  std::int32_t last_action = -1;      // the policy's last action index (-1: none / not an agent)
 };
 
 class Controller {
  public:
-  // Errors: period <= 0, rate limit < 0 or > period, safe plan invalid for the observed target.
+  // Errors: period <= 0, rate limit outside [0, period], no policy, safe configuration invalid
+  // for the target's platform/model, target observe() failing at creation.
   static Result<std::unique_ptr<Controller>> create(const ControllerOptions& options, Clock& clock,
-                                                    ControlTarget& target, ControlPolicy& policy,
-                                                    const PipelinePlan& safe_plan);
+                                                    ControlTarget& target,
+                                                    std::unique_ptr<policies::Controller> policy,
+                                                    const policies::Config& safe);
+  ~Controller();
+
   // One decision if one is due (period elapsed, or urgent and the rate limit allows). Returns
-  // true if it decided. No allocation.
+  // true if it decided. No allocation without a sink (with a sink: the sink's own rules).
   bool step() noexcept;
   // Ask for an immediate re-decision (any thread).
   void notify_limits_changed() noexcept { urgent_.store(true, std::memory_order_release); }
-  // Real-time loop until stop is set: sleeps on the clock in slices of the rate limit so an
-  // urgent request is served within one slice.
+  // Real-time loop until stop is set: sleeps on the clock in slices of the rate limit (>= 1 ms)
+  // so an urgent request is served within one slice.
   void run(const std::atomic<bool>& stop) noexcept;
+
+  // Thread-safe hot-swap: `policy` (non-null) becomes active at the next decision; the active one
+  // is kept for rollback(). A policy proposed but not yet adopted is replaced.
+  void propose_policy(std::unique_ptr<policies::Controller> policy);
+  // Thread-safe: at the next decision go back to the policy active before the last swap. False
+  // if there is none.
+  bool rollback();
+
   ControllerStats stats() const noexcept;
   std::int64_t next_decision_ns() const noexcept { return next_ns_; }
+  // Controller thread (or after it stopped): the configuration in force after the last decision
+  // and the active policy.
+  const policies::Config& current() const noexcept { return current_; }
+  const policies::Controller& policy() const noexcept { return *policy_; }
+  const ControllerOptions& options() const noexcept { return o_; }
 
  private:
-  Controller(const ControllerOptions& o, Clock& c, ControlTarget& t, ControlPolicy& p, const PipelinePlan& safe)
-      : o_(o), clock_(c), target_(t), policy_(p), safe_(safe), guard_(o.guard) {}
+  Controller(const ControllerOptions& o, Clock& c, ControlTarget& t, const policies::Config& safe);
+  void adopt_pending() noexcept;
+  bool valid_output(const policies::Config& c) const noexcept;
+  void publish(const policies::Config& chosen, bool changed, bool policy_decided) noexcept;
+
   ControllerOptions o_;
   Clock& clock_;
   ControlTarget& target_;
-  ControlPolicy& policy_;
-  PipelinePlan safe_;
+  policies::Config safe_;
   Guard guard_;
-  ControlObservation obs_;
+  ControlSample sample_;
+  policies::Config current_{};
+  std::unique_ptr<policies::Controller> policy_, previous_;
+  SampleAwarePolicy* aware_ = nullptr;  // policy_ if it is sample-aware
+  // Hand-over slots guarded by swap_mu_; the controller only try_locks it.
+  std::mutex swap_mu_;
+  std::unique_ptr<policies::Controller> pending_, retired_;
+  std::atomic<bool> has_pending_{false}, want_rollback_{false};
   std::atomic<bool> urgent_{false};
   std::int64_t next_ns_ = 0, last_ns_ = 0;
   bool decided_once_ = false;
-  std::atomic<std::uint64_t> decisions_{0}, applied_{0}, overrides_{0}, errors_{0};
+  telemetry::Decision decision_;       // reused record (capacity kept between decisions)
+  std::atomic<std::uint64_t> decisions_{0}, applied_{0}, overrides_{0}, errors_{0}, swaps_{0}, rollbacks_{0};
   std::atomic<std::uint8_t> last_guard_{0};
+  std::atomic<std::int32_t> last_action_{-1};
 };
 
 }  // namespace hetsched::runtime

@@ -1,6 +1,6 @@
 #include "runtime/guard.hpp"
 
-#include "runtime/controller.hpp"
+#include "runtime/control_target.hpp"
 
 namespace hetsched::runtime {
 
@@ -16,7 +16,7 @@ const char* to_string(GuardReason r) noexcept {
   return "?";
 }
 
-GuardReason Guard::check(const ControlObservation& obs) noexcept {
+GuardReason Guard::check(const GuardInput& obs) noexcept {
   // Per-period counts from cumulative counters (the first observation only sets the baseline).
   const std::uint64_t failed = first_ ? 0 : obs.failed_frames - last_failed_;
   const std::uint64_t misses = first_ ? 0 : obs.deadline_misses - last_misses_;

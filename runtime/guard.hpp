@@ -4,9 +4,9 @@
 // Triggers (first match wins, in this order):
 //   thermal trip    max temperature >= trip_temp_mc; latched until it is below trip - hysteresis
 //                   (a trip point without hysteresis would toggle every period at the threshold);
-//   sensor loss     a sensor that was readable is gone (observation.sensors_ok == false);
+//   sensor loss     a sensor that was readable is gone (GuardInput.sensors_ok == false);
 //   invalid output  failed frames (a block error or a NaN/Inf output) in this period, or a policy
-//                   decision that is not a valid plan;
+//                   decision that is not a valid configuration (checked by the controller);
 //   deadline burst  at least miss_burst deadline misses in this period.
 // After a trigger the safe configuration is held for hold_periods decisions, so the policy does
 // not bounce straight back into the condition that tripped it.
@@ -17,7 +17,7 @@
 
 namespace hetsched::runtime {
 
-struct ControlObservation;
+struct GuardInput;
 
 enum class GuardReason : std::uint8_t { kNone, kThermalTrip, kSensorLoss, kInvalidOutput, kDeadlineBurst, kInvalidPolicy };
 const char* to_string(GuardReason r) noexcept;
@@ -32,8 +32,8 @@ struct GuardOptions {
 class Guard {
  public:
   explicit Guard(const GuardOptions& o) noexcept : o_(o) {}
-  // Updates the per-period counters from the cumulative ones in `obs`; kNone = let the policy decide.
-  GuardReason check(const ControlObservation& obs) noexcept;
+  // Updates the per-period counters from the cumulative ones in `in`; kNone = let the policy decide.
+  GuardReason check(const GuardInput& in) noexcept;
   // The policy returned something unusable: hold the safe configuration.
   void policy_invalid() noexcept { hold_ = o_.hold_periods; }
   // True when the last check() returned kNone but a recent trigger still holds the safe plan.

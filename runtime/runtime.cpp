@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "policies/model.hpp"
+#include "runtime/balance_controller.hpp"
 #include "runtime/controller.hpp"
+#include "runtime/host_config.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/host_units.hpp"
 #include "runtime/pipeline.hpp"
@@ -35,7 +37,8 @@ struct Runtime::Impl final : runtime::ControlTarget {
   std::unique_ptr<runtime::Pipeline> pipe;
   std::array<double, kMaxPipelineUnits * kMaxPipelineBlocks> calib_us{};
   std::array<std::atomic<double>, kMaxPipelineUnits> speed{};  // written by the controller thread, read by telemetry()
-  std::unique_ptr<runtime::BalancePolicy> policy;
+  policies::PlatformDesc desc;   // host units as a platform (letters): what Configs refer to
+  policies::ModelDesc mdesc;     // what Configs are validated against (blocks)
   std::unique_ptr<runtime::Controller> ctl;
   std::thread ctl_thread;
   std::atomic<bool> ctl_stop{false};
@@ -74,19 +77,24 @@ struct Runtime::Impl final : runtime::ControlTarget {
     qcv.notify_all();
   }
 
-  Status observe(runtime::ControlObservation* o) noexcept override {
+  const policies::PlatformDesc& platform() const noexcept override { return desc; }
+  const policies::ModelDesc& model() const noexcept override { return mdesc; }
+
+  Status observe(runtime::ControlSample* o) noexcept override {
     o->t_ns = clock->now_ns();
-    o->num_units = pipe->num_units();
-    o->num_blocks = pipe->num_blocks();
-    o->plan = pipe->plan();
+    const int U = pipe->num_units(), B = pipe->num_blocks();
+    const runtime::PipelinePlan plan = pipe->plan();
+    o->current = runtime::config_from_plan(plan, desc);
+    o->costs.num_units = U;
+    o->costs.num_blocks = B;
     // Speed of a unit = measured / calibrated latency of the blocks it runs now; blocks it does
     // not run are predicted at calibrated x speed (one contention factor per unit: a hog slows
     // every block of the core alike). A unit with no blocks keeps its last factor.
-    for (int u = 0; u < o->num_units; ++u) {
+    for (int u = 0; u < U; ++u) {
       double meas = 0, cal = 0;
       const auto& st = pipe->stats(u);
-      for (int s = 0; s < o->plan.num_stages; ++s) {
-        const auto& sg = o->plan.stages[static_cast<size_t>(s)];
+      for (int s = 0; s < plan.num_stages; ++s) {
+        const auto& sg = plan.stages[static_cast<size_t>(s)];
         if (sg.unit != u) continue;
         for (int b = sg.first_block; b < sg.end_block; ++b) {
           meas += static_cast<double>(st.block_ns[static_cast<size_t>(b)].load(std::memory_order_relaxed)) / 1000.0;
@@ -94,19 +102,24 @@ struct Runtime::Impl final : runtime::ControlTarget {
         }
       }
       if (cal > 0 && meas > 0) speed[static_cast<size_t>(u)] = meas / cal;
-      for (int b = 0; b < o->num_blocks; ++b) {
+      for (int b = 0; b < B; ++b) {
         const size_t i = static_cast<size_t>(u * kMaxPipelineBlocks + b);
-        o->cost_us[i] = calib_us[i] * speed[static_cast<size_t>(u)];
+        o->costs.cost_us[i] = static_cast<float>(calib_us[i] * speed[static_cast<size_t>(u)]);
       }
     }
-    o->sensors_ok = true;  // host: no sensor feeds the split decision (temperatures: see docs/runtime.md)
-    o->has_temp = false;
-    o->frames = pipe->frames_done();
-    o->failed_frames = pipe->frames_failed();
-    o->deadline_misses = misses.load(std::memory_order_relaxed);
+    o->guard.sensors_ok = true;  // host: no sensor feeds the split decision (temperatures: see docs/runtime.md)
+    o->guard.has_temp = false;
+    o->guard.frames = pipe->frames_done();
+    o->guard.failed_frames = pipe->frames_failed();
+    o->guard.deadline_misses = misses.load(std::memory_order_relaxed);
     return Status::Ok();
   }
-  Status apply(const runtime::PipelinePlan& plan) noexcept override { return pipe->set_plan(plan); }
+  Status apply(const policies::Config& c) noexcept override {
+    runtime::PipelinePlan plan;
+    if (!runtime::plan_from_config(c, desc, pipe->num_blocks(), &plan))
+      return Error(StatusCode::kInvalidArgument, "host: configuration does not map to the pipeline units");
+    return pipe->set_plan(plan);
+  }
 
   // Runs each unit alone for warm-up + n frames and keeps each block's median latency.
   Status calibrate(int n) {
@@ -213,13 +226,28 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimePlatform& platform
       initial = *p;
     }
     HETSCHED_RETURN_IF_ERROR(impl->pipe->set_plan(initial));
+    // Host units as a platform (letters A, B, ...) and the model's block count: the controller
+    // speaks policies::Config (runtime/host_config.hpp).
+    {
+      std::vector<std::string> names = impl->pipe->unit_names();
+      std::vector<std::vector<int>> cores;
+      for (const auto& u : platform.units) cores.push_back(u.cpu_ids);
+      impl->desc = runtime::default_host_desc(names, cores);
+      impl->desc.name = platform.name;
+      auto md = policies::load_model_by_name(data_dir, model);
+      if (md.ok()) impl->mdesc = std::move(md.value());
+      else {  // user executors for a model we do not describe: only the block count matters here
+        impl->mdesc.name = model;
+        impl->mdesc.blocks.resize(static_cast<size_t>(B));
+      }
+    }
     if (options.mode == RuntimeMode::kAdaptive) {
-      impl->policy = std::make_unique<runtime::BalancePolicy>(runtime::BalancePolicyOptions{.min_gain = options.min_gain});
       runtime::ControllerOptions co;
       co.period_ns = options.decision_period_ns;
       co.rate_limit_ns = options.rate_limit_ns;
       co.guard.miss_burst = options.miss_burst;
-      auto c = runtime::Controller::create(co, *impl->clock, *impl, *impl->policy, safe);
+      auto policy = std::make_unique<runtime::BalanceController>(impl->desc, runtime::BalanceOptions{.min_gain = options.min_gain});
+      auto c = runtime::Controller::create(co, *impl->clock, *impl, std::move(policy), runtime::config_from_plan(safe, impl->desc));
       if (!c.ok()) return c.status();
       impl->ctl = std::move(c.value());
       if (options.controller_thread) impl->ctl_thread = std::thread([raw] { raw->ctl->run(raw->ctl_stop); });
@@ -287,13 +315,13 @@ RuntimeTelemetry Runtime::telemetry() {
   const runtime::PipelinePlan plan = m.pipe->plan();
   const auto names = m.pipe->unit_names();
   t.split = runtime::format_plan(plan, names);
-  runtime::ControlObservation obs;
+  std::vector<double> cost(static_cast<size_t>(kMaxPipelineUnits * kMaxPipelineBlocks), 0.0);
   for (int u = 0; u < m.pipe->num_units(); ++u)
     for (int b = 0; b < m.pipe->num_blocks(); ++b) {
       const size_t i = static_cast<size_t>(u * kMaxPipelineBlocks + b);
-      obs.cost_us[i] = m.calib_us[i] * m.speed[static_cast<size_t>(u)];
+      cost[i] = m.calib_us[i] * m.speed[static_cast<size_t>(u)];
     }
-  const double b_us = runtime::Balancer::bottleneck_us(plan, obs.cost_us.data(), 0);
+  const double b_us = runtime::Balancer::bottleneck_us(plan, cost.data(), 0);
   t.predicted_fps = b_us > 0 ? 1e6 / b_us : 0;
   t.switch_wait_ns = m.pipe->switch_wait_ns();
   if (m.ctl) {
