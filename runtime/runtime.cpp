@@ -8,11 +8,13 @@
 #include <thread>
 
 #include "policies/model.hpp"
+#include "runtime/agent_policy.hpp"
 #include "runtime/balance_controller.hpp"
 #include "runtime/controller.hpp"
 #include "runtime/host_config.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/host_units.hpp"
+#include "runtime/linux_platform.hpp"
 #include "runtime/pipeline.hpp"
 
 namespace hetsched {
@@ -43,6 +45,22 @@ struct Runtime::Impl final : runtime::ControlTarget {
   std::thread ctl_thread;
   std::atomic<bool> ctl_stop{false};
   std::atomic<std::uint64_t> submitted{0}, misses{0};
+  // Per-period latency accumulation for the controller's frame (stage threads add, observe() takes).
+  std::atomic<std::int64_t> lat_sum_ns{0}, lat_max_ns{0};
+  std::atomic<std::uint64_t> lat_n{0};
+  // Host sensing (thermal zones, hwmon); null when the machine has neither or sensing is off.
+  std::unique_ptr<runtime::LinuxPlatform> sensors;
+  runtime::SensorReadings readings;
+  std::array<bool, runtime::kMaxLinuxZones> zone_seen{};
+  std::atomic<int> last_temp_mc{0};
+  std::atomic<double> last_power_mw{0};
+  std::atomic<bool> has_temp{false}, has_power{false};
+  // Observation deltas (controller thread).
+  std::int64_t obs_prev_t = 0;
+  std::uint64_t obs_prev_done = 0;
+  std::uint32_t obs_prev_epoch = 0;
+  std::array<std::int64_t, kMaxPipelineUnits> obs_prev_busy{};
+  std::string policy_name;
   bool stopped = false;
   // Queue mode.
   std::mutex qm;
@@ -58,6 +76,11 @@ struct Runtime::Impl final : runtime::ControlTarget {
   void on_result(const runtime::PipelineResult& r) noexcept {
     const std::int64_t lat = r.t_done_ns - r.t_submit_ns;
     if (opt.deadline_ns > 0 && lat > opt.deadline_ns) misses.fetch_add(1, std::memory_order_relaxed);
+    lat_sum_ns.fetch_add(lat, std::memory_order_relaxed);
+    lat_n.fetch_add(1, std::memory_order_relaxed);
+    std::int64_t m = lat_max_ns.load(std::memory_order_relaxed);
+    while (lat > m && !lat_max_ns.compare_exchange_weak(m, lat, std::memory_order_relaxed)) {
+    }
     if (opt.on_result) {
       RuntimeResult out{r.seq, r.tag, r.ok, lat, r.epoch, r.outputs, r.n_outputs};
       opt.on_result(out);
@@ -107,12 +130,87 @@ struct Runtime::Impl final : runtime::ControlTarget {
         o->costs.cost_us[i] = static_cast<float>(calib_us[i] * speed[static_cast<size_t>(u)]);
       }
     }
-    o->guard.sensors_ok = true;  // host: no sensor feeds the split decision (temperatures: see docs/runtime.md)
-    o->guard.has_temp = false;
     o->guard.frames = pipe->frames_done();
     o->guard.failed_frames = pipe->frames_failed();
     o->guard.deadline_misses = misses.load(std::memory_order_relaxed);
+    fill_frame(o, plan);
     return Status::Ok();
+  }
+
+  // The agent's view of the period since the previous observe(): fps, mean/max latency, per-stage
+  // time (sum of its blocks' EWMA), per-unit utilisation, temperatures and power when sensed.
+  void fill_frame(runtime::ControlSample* o, const runtime::PipelinePlan& plan) noexcept {
+    policies::TelemetryFrame& f = o->frame;
+    const std::int64_t dt = o->t_ns - obs_prev_t;
+    const std::uint64_t done = o->guard.frames;
+    f.fps_ok = dt > 0;
+    f.fps = dt > 0 ? static_cast<double>(done - obs_prev_done) * 1e9 / static_cast<double>(dt) : 0;
+    f.frames = static_cast<int>(std::min<std::uint64_t>(done - obs_prev_done, 1u << 30));
+    f.dropped = 0;  // the pipeline never drops (epoch barrier)
+    const std::uint64_t n = lat_n.exchange(0, std::memory_order_relaxed);
+    const std::int64_t sum = lat_sum_ns.exchange(0, std::memory_order_relaxed);
+    const std::int64_t mx = lat_max_ns.exchange(0, std::memory_order_relaxed);
+    f.latency_ok = n > 0;
+    f.latency_us = n > 0 ? static_cast<double>(sum) / static_cast<double>(n) / 1000.0 : 0;
+    f.max_latency_us = static_cast<double>(mx) / 1000.0;
+    const std::uint32_t ep = pipe->epoch();
+    f.reconfiguring = ep != obs_prev_epoch;  // a re-split took effect in this period
+    obs_prev_epoch = ep;
+    f.num_stages = std::min(plan.num_stages, policies::kObsMaxStages);
+    for (int s = 0; s < f.num_stages; ++s) {
+      const auto& sg = plan.stages[static_cast<size_t>(s)];
+      double us = 0;
+      for (int b = sg.first_block; b < sg.end_block; ++b)
+        us += static_cast<double>(pipe->stats(sg.unit).block_ns[static_cast<size_t>(b)].load(std::memory_order_relaxed)) / 1000.0;
+      f.stage_latency_us[static_cast<size_t>(s)] = us;
+      f.queue_depth[static_cast<size_t>(s)] = 0;
+    }
+    for (int u = 0; u < pipe->num_units() && u < policies::kMaxUnits; ++u) {
+      const std::int64_t busy = pipe->stats(u).busy_ns.load(std::memory_order_relaxed);
+      f.util[static_cast<size_t>(u)] = dt > 0 ? std::clamp(static_cast<double>(busy - obs_prev_busy[static_cast<size_t>(u)]) / static_cast<double>(dt), 0.0, 1.0) : 0;
+      f.unit_ok[static_cast<size_t>(u)] = true;
+      f.freq_khz[static_cast<size_t>(u)] = 0;  // no cpufreq here: unknown
+      obs_prev_busy[static_cast<size_t>(u)] = busy;
+    }
+    f.max_latency_us_target = opt.deadline_ns > 0 ? static_cast<double>(opt.deadline_ns) / 1000.0 : 0;
+    obs_prev_t = o->t_ns;
+    obs_prev_done = done;
+    o->guard.sensors_ok = true;
+    o->guard.has_temp = false;
+    f.power_ok = false;
+    if (!sensors) return;
+    sensors->read(&readings);
+    int hottest = INT32_MIN;
+    for (int z = 0; z < readings.num_zones; ++z) {
+      const runtime::Reading& r = readings.temp_mc[static_cast<size_t>(z)];
+      const bool ok = r.ok();
+      // A zone that was readable and is no longer is a sensor loss (guard), not "unavailable".
+      if (!ok && zone_seen[static_cast<size_t>(z)]) o->guard.sensors_ok = false;
+      if (ok) {
+        zone_seen[static_cast<size_t>(z)] = true;
+        hottest = std::max<int>(hottest, static_cast<int>(r.value));
+      }
+      if (z < policies::kObsMaxZones) {
+        f.temp_ok[static_cast<size_t>(z)] = ok;
+        f.temp_mc[static_cast<size_t>(z)] = ok ? static_cast<std::int32_t>(r.value) : 0;
+      }
+    }
+    if (hottest != INT32_MIN) {
+      o->guard.has_temp = true;
+      o->guard.max_temp_mc = hottest;
+      last_temp_mc.store(hottest, std::memory_order_relaxed);
+      has_temp.store(true, std::memory_order_relaxed);
+    }
+    double uw = 0;
+    bool any = false;
+    for (int k = 0; k < readings.num_power; ++k)
+      if (readings.power_uw[static_cast<size_t>(k)].ok()) uw += static_cast<double>(readings.power_uw[static_cast<size_t>(k)].value), any = true;
+    if (any) {
+      f.power_ok = true;
+      f.power_mw = uw / 1000.0;
+      last_power_mw.store(f.power_mw, std::memory_order_relaxed);
+      has_power.store(true, std::memory_order_relaxed);
+    }
   }
   Status apply(const policies::Config& c) noexcept override {
     runtime::PipelinePlan plan;
@@ -156,9 +254,6 @@ Runtime::~Runtime() { (void)stop(); }
 Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimePlatform& platform, const std::string& model,
                                                  const std::string& data_dir, const RuntimeOptions& options) {
   try {
-    if (!options.policy_file.empty())
-      return Error(StatusCode::kUnavailable, "RuntimeOptions.policy_file: learned policies are not wired into the runtime yet "
-                                             "(use the built-in adaptive balancer: leave it empty)");
     if (options.calibration_frames < 1 || options.calibration_frames > 100)
       return Error(StatusCode::kInvalidArgument, "RuntimeOptions.calibration_frames = " +
                                                      std::to_string(options.calibration_frames) + " outside [1, 100]");
@@ -226,27 +321,63 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimePlatform& platform
       initial = *p;
     }
     HETSCHED_RETURN_IF_ERROR(impl->pipe->set_plan(initial));
-    // Host units as a platform (letters A, B, ...) and the model's block count: the controller
-    // speaks policies::Config (runtime/host_config.hpp).
-    {
-      std::vector<std::string> names = impl->pipe->unit_names();
+    // Host units as a platform (letters A, B, ... or the host profile's) and the model's block
+    // count: the controller speaks policies::Config (runtime/host_config.hpp).
+    std::vector<std::string> names = impl->pipe->unit_names();
+    if (!options.platform_file.empty()) {
+      auto d = policies::load_platform(options.platform_file);
+      if (!d.ok()) return Error(d.status().code(), "RuntimeOptions.platform_file: " + d.status().message());
+      if (Status st = runtime::check_host_desc(*d, names); !st.ok())
+        return Error(st.code(), "RuntimeOptions.platform_file " + options.platform_file + ": " + st.message());
+      impl->desc = std::move(d.value());
+    } else {
       std::vector<std::vector<int>> cores;
       for (const auto& u : platform.units) cores.push_back(u.cpu_ids);
       impl->desc = runtime::default_host_desc(names, cores);
       impl->desc.name = platform.name;
-      auto md = policies::load_model_by_name(data_dir, model);
-      if (md.ok()) impl->mdesc = std::move(md.value());
-      else {  // user executors for a model we do not describe: only the block count matters here
-        impl->mdesc.name = model;
-        impl->mdesc.blocks.resize(static_cast<size_t>(B));
-      }
+    }
+    auto md = policies::load_model_by_name(data_dir, model);
+    if (md.ok()) {
+      impl->mdesc = std::move(md.value());
+    } else if (!options.policy_file.empty()) {
+      return Error(md.status().code(), "RuntimeOptions.policy_file needs the model description: " + md.status().message());
+    } else {  // user executors for a model we do not describe: only the block count matters here
+      impl->mdesc.name = model;
+      impl->mdesc.blocks.resize(static_cast<size_t>(B));
+    }
+    // Temperatures and power: sensing only, never actuation. A machine without thermal zones or
+    // hwmon (this VM) simply has none: unavailable, not an error.
+    if (!options.sysfs_root.empty()) {
+      runtime::LinuxOptions lo;
+      lo.sysfs_root = options.sysfs_root;
+      lo.clock = impl->clock;
+      lo.enable_actuation = false;
+      lo.restore_on_destroy = false;
+      auto lp = runtime::LinuxPlatform::create(lo);
+      if (lp.ok() && (!lp.value()->topology().zones.empty() || !lp.value()->topology().power.empty()))
+        impl->sensors = std::move(lp.value());
     }
     if (options.mode == RuntimeMode::kAdaptive) {
       runtime::ControllerOptions co;
       co.period_ns = options.decision_period_ns;
       co.rate_limit_ns = options.rate_limit_ns;
       co.guard.miss_burst = options.miss_burst;
-      auto policy = std::make_unique<runtime::BalanceController>(impl->desc, runtime::BalanceOptions{.min_gain = options.min_gain});
+      co.guard.trip_temp_mc = options.trip_temp_mc;
+      co.sink = options.sink;
+      co.frame_codec = options.frame_codec;
+      std::unique_ptr<policies::Controller> policy;
+      if (options.policy_file.empty()) {
+        policy = std::make_unique<runtime::BalanceController>(impl->desc, runtime::BalanceOptions{.min_gain = options.min_gain});
+        impl->policy_name = "balance";
+      } else {
+        auto a = runtime::load_agent_policy(options.policy_file, impl->desc, impl->mdesc, data_dir);
+        if (!a.ok()) return Error(a.status().code(), "RuntimeOptions.policy_file: " + a.status().message());
+        policy = std::move(a->controller);
+        impl->policy_name = a->name;
+      }
+      impl->obs_prev_t = impl->clock->now_ns();
+      impl->obs_prev_done = impl->pipe->frames_done();
+      impl->obs_prev_epoch = impl->pipe->epoch();
       auto c = runtime::Controller::create(co, *impl->clock, *impl, std::move(policy), runtime::config_from_plan(safe, impl->desc));
       if (!c.ok()) return c.status();
       impl->ctl = std::move(c.value());
@@ -297,6 +428,7 @@ Status Runtime::set_split(const std::string& split) {
 }
 
 bool Runtime::control_step() noexcept { return impl_->ctl ? impl_->ctl->step() : false; }
+runtime::Controller* Runtime::controller() noexcept { return impl_->ctl.get(); }
 void Runtime::notify_limits_changed() noexcept {
   if (impl_->ctl) impl_->ctl->notify_limits_changed();
 }
@@ -329,9 +461,14 @@ RuntimeTelemetry Runtime::telemetry() {
     t.decisions = s.decisions;
     t.guard_overrides = s.guard_overrides;
     t.last_guard = runtime::to_string(s.last_guard);
+    t.policy = m.policy_name;
   } else {
     t.last_guard = "none";
   }
+  t.has_temp = m.has_temp.load(std::memory_order_relaxed);
+  t.max_temp_c = t.has_temp ? m.last_temp_mc.load(std::memory_order_relaxed) / 1000.0 : 0;
+  t.has_power = m.has_power.load(std::memory_order_relaxed);
+  t.power_mw = t.has_power ? m.last_power_mw.load(std::memory_order_relaxed) : 0;
   for (int u = 0; u < m.pipe->num_units(); ++u) {
     RuntimeUnitTelemetry ut;
     ut.name = names[static_cast<size_t>(u)];

@@ -11,10 +11,17 @@
 //   rt.value()->stop();                                              // drains: every frame submitted is delivered
 //
 // Modes. kFixed runs options.split ("cpu0:20,cpu1:8"; "" = the split balanced on the startup
-// calibration). kAdaptive additionally runs the controller (schedutil-shaped, with the guard):
-// every decision period it measures each unit's speed from the blocks it ran and re-splits to
-// the min-max balanced plan when that predicts a gain. The learned-policy path (a policy file
-// with online learning) is not wired into the runtime yet: options.policy_file must be empty.
+// calibration). kAdaptive additionally runs the controller (runtime/controller.hpp:
+// schedutil-shaped, with the guard) with one of two policies:
+//   * policy_file == "": the built-in balancer: every decision period it measures each unit's
+//     speed from the blocks it ran and re-splits to the min-max balanced plan when that predicts
+//     a gain;
+//   * policy_file = a `hetsched train` policy for this host (platform_file: the host profile it
+//     was trained on, `hetsched profile` output; "" = the default host mapping, units A, B, ...
+//     = cpu0, cpu1, ...): the trained agent picks among its candidate splits each period. A file
+//     for another platform/model, or corrupt, is refused at create().
+// Host temperatures (thermal zones) and power (hwmon) under sensing_root feed the controller's
+// observation and the guard's thermal trip when the machine has them; absent = unavailable.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +33,16 @@
 #include "hetsched/executor.hpp"
 #include "telemetry/clock.hpp"
 #include "telemetry/status.hpp"
+
+namespace hetsched::telemetry {
+class RecordSink;  // telemetry/record_sink.hpp
+}
+namespace hetsched::policies {
+class FrameCodec;  // policies/frame_records.hpp
+}
+namespace hetsched::runtime {
+class Controller;  // runtime/controller.hpp
+}
 
 namespace hetsched {
 
@@ -59,7 +76,10 @@ struct RuntimeResult {
 struct RuntimeOptions {
   RuntimeMode mode = RuntimeMode::kAdaptive;       // fixed configuration or adaptive controller
   std::string split;                               // fixed/initial split "UNIT:BLOCKS,..."; "" = balanced on calibration
-  std::string policy_file;                         // learned policy (not supported yet: must be "")
+  std::string policy_file;                         // adaptive: learned policy file ("" = built-in balancer)
+  std::string platform_file;                       // host platform description (host profile) the policy was trained on; "" = default mapping
+  std::string sysfs_root = "/sys";                 // thermal zones / hwmon for temperatures and power ("" = no sensing)
+  int trip_temp_mc = 85000;                        // guard: thermal trip (m°C) when a temperature is sensed
   std::string weights_path;                        // built-in executors: weights file; "" = synthetic
   std::uint64_t weights_seed = 1;                  // synthetic weights seed
   int slots = 4;                                   // frames in flight (boundary-buffer pool), 1..64
@@ -74,6 +94,8 @@ struct RuntimeOptions {
   Clock* clock = nullptr;                          // injected clock; nullptr = real time
   std::function<void(const RuntimeResult&)> on_result;  // called on a stage thread, in order; keep it short
   int result_queue = 16;                           // without on_result: results kept for poll() (back-pressure when full)
+  telemetry::RecordSink* sink = nullptr;           // adaptive: every decision's records (frame, decision, config change); may be null
+  const policies::FrameCodec* frame_codec = nullptr;  // encodes each period's sample for the sink (null: decisions only)
 };
 
 // Copy of a result for queue mode (poll). `output` holds every model output back to back.
@@ -101,6 +123,9 @@ struct RuntimeTelemetry {
   std::int64_t switch_wait_ns = 0;   // total drain time spent on switches
   std::uint64_t decisions = 0, guard_overrides = 0;
   std::string last_guard;            // "none", "thermal_trip", ...
+  std::string policy;                // "balance", "trained:<file>", "" in fixed mode
+  double max_temp_c = 0;  bool has_temp = false;     // hottest thermal zone (when the machine has one)
+  double power_mw = 0;    bool has_power = false;    // summed hwmon power (when present)
   std::vector<RuntimeUnitTelemetry> units;
 };
 
@@ -127,6 +152,9 @@ class Runtime {
   bool control_step() noexcept;
   // Ask the controller for an immediate re-decision (limits changed).
   void notify_limits_changed() noexcept;
+  // The adaptive controller (nullptr in fixed mode): propose_policy()/rollback() for a policy
+  // pushed at run time, stats(). Owned by the Runtime.
+  runtime::Controller* controller() noexcept;
   RuntimeTelemetry telemetry();
   // Delivers every submitted frame, then stops threads. Idempotent.
   Status stop() noexcept;
