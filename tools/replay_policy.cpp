@@ -1,0 +1,148 @@
+#include "tools/replay_policy.hpp"
+
+#include <cstdlib>
+#include <sstream>
+
+#include "policies/policy_file.hpp"
+#include "runtime/balance_controller.hpp"
+#include "runtime/host_config.hpp"
+#include "tools/sim_target.hpp"
+
+namespace hetsched::tools {
+
+void describe_controller(RunIdentity* id, const runtime::ControllerOptions& o, const policies::PlatformDesc& p,
+                         const policies::Config& initial, const policies::Config& safe) {
+  auto& m = id->metadata;
+  m["period_ns"] = std::to_string(o.period_ns);
+  m["rate_limit_ns"] = std::to_string(o.rate_limit_ns);
+  m["guard"] = std::to_string(o.guard.trip_temp_mc) + "," + std::to_string(o.guard.hysteresis_mc) + "," +
+               std::to_string(o.guard.miss_burst) + "," + std::to_string(o.guard.hold_periods);
+  m["initial_config"] = policies::format_config(initial, p);
+  m["safe_config"] = policies::format_config(safe, p);
+  if (id->platform == "host") {
+    std::string units;
+    for (const auto& u : p.units) {
+      if (!units.empty()) units += ';';
+      units += u.name + "@";
+      for (size_t i = 0; i < u.cpu_ids.size(); ++i) units += (i ? "+" : "") + std::to_string(u.cpu_ids[i]);
+    }
+    m["host_units"] = units;
+  }
+}
+
+namespace {
+
+std::string meta(const RunIdentity& id, const char* key) {
+  auto it = id.metadata.find(key);
+  return it == id.metadata.end() ? std::string() : it->second;
+}
+
+bool parse_i64(const std::string& s, std::int64_t* out) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (*end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+Status bad_key(const char* key, const std::string& value, const std::string& what) {
+  return Error(StatusCode::kCorrupt, std::string("trace metadata \"") + key + "\" = '" + value + "': " + what);
+}
+
+}  // namespace
+
+Result<ReplaySetup> replay_setup(const RunIdentity& id, const std::string& data_dir) {
+  ReplaySetup s;
+  s.host = id.platform == "host";
+  if (id.model.empty()) return Error(StatusCode::kCorrupt, "trace header names no model");
+  if (s.host) {
+    const std::string units = meta(id, "host_units");
+    std::vector<std::string> names;
+    std::vector<std::vector<int>> cpus;
+    std::stringstream ss(units);
+    for (std::string item; std::getline(ss, item, ';');) {
+      const auto at = item.find('@');
+      if (at == std::string::npos || at == 0) return bad_key("host_units", units, "expected NAME@CPU[+CPU...];...");
+      names.push_back(item.substr(0, at));
+      cpus.emplace_back();
+      std::stringstream cs(item.substr(at + 1));
+      for (std::string c; std::getline(cs, c, '+');) {
+        std::int64_t v = 0;
+        if (!parse_i64(c, &v) || v < 0 || v > 4095) return bad_key("host_units", units, "cpu '" + c + "' is not a CPU number");
+        cpus.back().push_back(static_cast<int>(v));
+      }
+    }
+    if (names.empty()) return bad_key("host_units", units, "no units (a host run must record its units)");
+    s.platform = runtime::default_host_desc(names, cpus);
+    auto m = policies::load_model_by_name(data_dir, id.model);
+    if (!m.ok()) return m.status();
+    s.model = *m;
+  } else {
+    if (id.platform.empty()) return Error(StatusCode::kCorrupt, "trace header names no platform");
+    auto r = env::make_runner_setup(data_dir, id.platform, id.model);
+    if (!r.ok()) return r.status();
+    s.runner = r.value();
+    s.platform = s.runner->platform;
+    s.model = s.runner->model;
+  }
+  if (!id.scenario_json.empty()) {
+    auto sc = env::parse_scenario(id.scenario_json, "trace metadata \"scenario\"");
+    if (!sc.ok()) return sc.status();
+    s.scenario = *sc;
+    s.has_scenario = true;
+  }
+  runtime::ControllerOptions& co = s.run.controller;
+  if (std::string v = meta(id, "period_ns"); !v.empty() && (!parse_i64(v, &co.period_ns) || co.period_ns <= 0))
+    return bad_key("period_ns", v, "expected a positive integer");
+  if (std::string v = meta(id, "rate_limit_ns"); !v.empty() && (!parse_i64(v, &co.rate_limit_ns) || co.rate_limit_ns < 0))
+    return bad_key("rate_limit_ns", v, "expected an integer >= 0");
+  if (std::string v = meta(id, "guard"); !v.empty()) {
+    std::int64_t g[4];
+    std::stringstream ss(v);
+    int n = 0;
+    for (std::string item; std::getline(ss, item, ',') && n < 5; ++n)
+      if (n >= 4 || !parse_i64(item, &g[n]) || g[n] < INT32_MIN || g[n] > INT32_MAX) return bad_key("guard", v, "expected 4 integers");
+    if (n != 4) return bad_key("guard", v, "expected 4 integers");
+    co.guard = {static_cast<int>(g[0]), static_cast<int>(g[1]), static_cast<int>(g[2]), static_cast<int>(g[3])};
+  } else if (!s.host) {
+    co.guard = sim_guard_options(s.platform);
+  }
+  for (const char* key : {"initial_config", "safe_config"}) {
+    const std::string v = meta(id, key);
+    if (v.empty()) return Error(StatusCode::kCorrupt, std::string("trace metadata has no \"") + key + "\" (not recorded by hetsched sim/run)");
+    auto c = policies::parse_config(v, s.platform, s.model);
+    if (!c.ok()) return bad_key(key, v, c.status().message());
+    (std::string(key) == "initial_config" ? s.run.initial : s.run.safe) = *c;
+  }
+  return s;
+}
+
+Result<std::unique_ptr<policies::Controller>> make_replay_policy(ReplaySetup& s, const std::string& name, std::uint64_t* checksum) {
+  *checksum = 0;
+  if (name == "oracle")
+    return Error(StatusCode::kInvalidArgument,
+                 "policy 'oracle' reads the simulator's hidden conditions, which a trace does not hold: its decisions "
+                 "cannot be replayed (use --counterfactual --policy oracle)");
+  if (s.host) {
+    if (name == "balance") return std::unique_ptr<policies::Controller>(new runtime::BalanceController(s.platform, {}));
+    if (name.rfind("static:", 0) == 0) {
+      auto c = policies::parse_config(name.substr(7), s.platform, s.model);
+      if (!c.ok()) return c.status();
+      return policies::make_static(*c, name);
+    }
+    return Error(StatusCode::kInvalidArgument, "host policy '" + name + "' unknown (host: balance, static:CONFIG)");
+  }
+  if (name == "trained" || name.find('/') != std::string::npos || name.find(".policy") != std::string::npos) {
+    const std::string path = name == "trained" ? env::shipped_policy_path(*s.runner) : name;
+    auto f = policies::read_policy_file(path);
+    if (!f.ok()) return f.status();
+    *checksum = f->checksum;
+    return env::load_trained(*s.runner, path);
+  }
+  if (!s.has_scenario && name != "balance" && name.rfind("static:", 0) != 0)
+    return Error(StatusCode::kInvalidArgument, "policy '" + name + "' needs the run's scenario, which the trace does not hold");
+  return env::make_builtin(*s.runner, name, s.scenario);
+}
+
+}  // namespace hetsched::tools
