@@ -118,6 +118,7 @@ struct StreamServer::Impl {
     c->peer = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
     c->accepted_ns = clock->now_ns();
     c->sock.set_option(tcp::no_delay(true), ec);
+    if (o.socket_send_buffer_bytes > 0) c->sock.set_option(asio::socket_base::send_buffer_size(o.socket_send_buffer_bytes), ec);
     accepted.fetch_add(1);
     if (static_cast<int>(clients.size()) >= o.max_clients) {
       close(c, "too many clients (max_clients = " + std::to_string(o.max_clients) + ")", nullptr, false);
@@ -383,6 +384,7 @@ Result<std::unique_ptr<StreamServer>> StreamServer::create(const StreamServerOpt
   if (o.flush_period_ns < 100'000 || o.flush_period_ns > 1'000'000'000) return bad("flush_period_ns must be in [1e5, 1e9]");
   if (o.write_stall_timeout_ns <= 0 || o.handshake_timeout_ns <= 0) return bad("timeouts must be > 0 ns");
   if (o.max_clients < 1) return bad("max_clients must be >= 1");
+  if (o.socket_send_buffer_bytes < 0) return bad("socket_send_buffer_bytes must be >= 0");
   if (o.sources.size() > telemetry::SourceTable::kMaxSources) return bad("sources has more than 65535 names");
   auto ring = telemetry::SpscRing<telemetry::Sample>::create({o.ring_capacity, telemetry::OverflowPolicy::kDropOldest});
   if (!ring.ok()) return ring.status();

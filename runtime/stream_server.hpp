@@ -70,6 +70,7 @@ struct StreamServerOptions {
   std::size_t max_pending_records = 4096;  // events + decisions buffered between producer and io thread
   std::size_t client_queue_bytes = 1u << 20;  // per-client queue bound; oldest frames dropped beyond
   std::size_t write_batch_bytes = 64u << 10;  // bytes coalesced into one socket write
+  int socket_send_buffer_bytes = 0;      // SO_SNDBUF per client (0 = kernel default, which autotunes to MBs)
   std::size_t batch_samples = 1024;      // samples per kSamples frame at most
   std::int64_t flush_period_ns = 5'000'000;           // how often the io thread drains and fans out
   std::int64_t write_stall_timeout_ns = 3'000'000'000;  // a write stuck this long disconnects the client
