@@ -1,0 +1,195 @@
+#include "tools/counterfactual.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+#include "env/policy_runner.hpp"
+#include "policies/config.hpp"
+#include "tools/args.hpp"
+#include "tools/commands.hpp"
+#include "tools/replay_policy.hpp"
+#include "tools/replay_sim.hpp"
+
+namespace hetsched::tools {
+
+env::Metrics metrics_from_trace(const ReplayLoad& ld, const policies::PlatformDesc& p, double period_s) {
+  env::MetricsAccumulator acc;
+  // Split/placement changes per period (DVFS-only changes are not reconfigurations).
+  std::vector<std::int64_t> reconf_t;
+  std::string prev;
+  for (const auto& e : ld.configs) {
+    const auto colon = e.text.find(':');
+    const auto second = colon == std::string::npos ? colon : e.text.find(':', colon + 1);
+    const std::string place = e.text.substr(0, second);  // ORDER:HOSTS
+    if (!prev.empty() && place != prev) reconf_t.push_back(e.t_ns);
+    prev = place;
+  }
+  size_t r = 0;
+  for (const auto& fr : ld.frames) {
+    const policies::TelemetryFrame& f = fr.frame;
+    env::PeriodSample s;
+    s.period_s = period_s;
+    s.t_start_s = static_cast<double>(fr.t_ns) / 1e9 - period_s;
+    s.frames = std::max(0, f.frames);
+    if (s.frames > 0) {  // evenly spaced completions (the trace keeps counts, not completion times)
+      const double gap = period_s / s.frames;
+      s.first_done_s = s.t_start_s + 0.5 * gap;
+      s.last_done_s = s.t_start_s + period_s - 0.5 * gap;
+    }
+    s.max_latency_ms = f.max_latency_us / 1000.0;
+    s.energy_mj = f.power_ok ? f.power_mw * period_s : 0.0;
+    s.max_temp_c = -273.15;
+    for (size_t z = 0; z < f.temp_mc.size(); ++z)
+      if (f.temp_ok[z]) s.max_temp_c = std::max(s.max_temp_c, f.temp_mc[z] / 1000.0);
+    bool capped = false;
+    for (int u = 0; u < p.num_units(); ++u) {
+      const auto& unit = p.units[static_cast<size_t>(u)];
+      const auto cap = f.max_freq_khz[static_cast<size_t>(u)];
+      if (unit.has_dvfs() && cap > 0 && cap < unit.opps.back().freq_khz) capped = true;
+    }
+    s.throttled_s = capped ? period_s : 0.0;
+    s.dropped = std::max(0, f.dropped);
+    // Changes decided at the end of the previous period start in this one.
+    while (r < reconf_t.size() && reconf_t[r] <= fr.t_ns - static_cast<std::int64_t>(period_s * 1e9)) ++s.reconfigs, ++r;
+    s.target_fps = f.target_fps;
+    s.latency_bound_ms = f.max_latency_us_target / 1000.0;
+    s.power_budget_mw = f.power_budget_mw;
+    acc.add(s);
+  }
+  return acc.result();
+}
+
+namespace {
+
+// Host runs: per-unit slowdowns observed in the block costs (sum over blocks relative to the
+// unit's fastest period), quantised to 0.05 and kept when >= 1.10, become contention events.
+env::Scenario scenario_from_host(const ReplayLoad& ld, const policies::PlatformDesc& p, double period_s) {
+  env::Scenario sc;
+  sc.name = "observed:" + ld.path;
+  sc.decision_period_ms = std::round(period_s * 1000);
+  sc.duration_s = ld.frames.empty() ? period_s : static_cast<double>(ld.frames.back().t_ns) / 1e9;
+  const int U = std::min(p.num_units(), policies::kMaxUnits);
+  std::vector<double> base(static_cast<size_t>(U), 0.0);
+  auto total = [](const policies::FrameRecord& f, int u) {
+    double t = 0;
+    if (u < f.cost_units)
+      for (int b = 0; b < f.cost_blocks; ++b) t += f.cost_us[static_cast<size_t>(u * f.cost_blocks + b)];
+    return t;
+  };
+  for (const auto& f : ld.frames)
+    for (int u = 0; u < U; ++u)
+      if (double t = total(f, u); t > 0 && (base[static_cast<size_t>(u)] == 0 || t < base[static_cast<size_t>(u)])) base[static_cast<size_t>(u)] = t;
+  for (int u = 0; u < U; ++u) {
+    double level = 1.0, since = 0;
+    auto close = [&](double t_end) {
+      if (level >= 1.10 && t_end > since) {
+        env::ScenarioEvent e;
+        e.type = env::EventType::kContention;
+        e.unit = p.units[static_cast<size_t>(u)].letter;
+        e.t_s = since;
+        e.duration_s = t_end - since;
+        e.slowdown = std::min(level, 100.0);
+        sc.events.push_back(e);
+      }
+    };
+    for (const auto& f : ld.frames) {
+      const double t = total(f, u);
+      if (t <= 0 || base[static_cast<size_t>(u)] <= 0) continue;
+      const double q = std::round(t / base[static_cast<size_t>(u)] / 0.05) * 0.05;
+      const double at = static_cast<double>(f.t_ns) / 1e9;
+      if (std::fabs(q - level) > 1e-9) {
+        close(at);
+        level = q, since = at;
+      }
+    }
+    close(sc.duration_s);
+  }
+  std::stable_sort(sc.events.begin(), sc.events.end(), [](const auto& a, const auto& b) { return a.t_s < b.t_s; });
+  return sc;
+}
+
+nlohmann::json metrics_json(const env::Metrics& m) { return env::to_json(m); }
+
+}  // namespace
+
+int run_counterfactual(const std::string& path, const std::string& policy, bool json) {
+  auto ld = load_replay(path);
+  if (!ld.ok()) return fail(kExitRuntime, "replay: " + ld.status().message());
+  if (!ld->has_frames || ld->frames.empty())
+    return fail(kExitRuntime, "replay: " + path + " has no decision periods to rebuild conditions from" +
+                                  (ld->id.mode == "import" ? " (an imported measurement)" : ""));
+  auto setup = replay_setup(ld->id, data_dir());
+  if (!setup.ok()) return fail(kExitRuntime, "replay: " + path + ": " + setup.status().message());
+  const double period_s = static_cast<double>(setup->run.controller.period_ns) / 1e9;
+  SimRunRequest rq;
+  if (setup->host) {
+    // The simulator's model of this machine is a host profile loaded as platform "host".
+    auto r = env::make_runner_setup(data_dir(), "host", ld->id.model);
+    if (!r.ok())
+      return fail(kExitRuntime, "replay: --counterfactual of a host run needs a host profile as platform 'host' (hetsched profile): " +
+                                    r.status().message());
+    rq.setup = r.value();
+    rq.scenario = scenario_from_host(*ld, setup->platform, period_s);
+  } else {
+    if (!setup->has_scenario) return fail(kExitRuntime, "replay: " + path + " holds no scenario (metadata \"scenario\")");
+    rq.setup = setup->runner;
+    rq.scenario = setup->scenario;
+  }
+  rq.seed = ld->id.seeds.empty() ? 1 : ld->id.seeds[0];
+  rq.policy = policy;
+  char tmpl[] = "/tmp/hetsched_counterfactual_XXXXXX";
+  const int fd = mkstemp(tmpl);
+  if (fd < 0) return fail(kExitRuntime, "replay: cannot create a temporary trace in /tmp");
+  ::close(fd);
+  rq.record_path = tmpl;
+  rq.producer = "hetsched replay --counterfactual";
+  auto run = run_sim_controller(rq);
+  if (!run.ok()) {
+    std::remove(tmpl);
+    return fail(run.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitRuntime, "replay: " + run.status().message());
+  }
+  auto cf = load_replay(tmpl);
+  std::remove(tmpl);
+  if (!cf.ok()) return fail(kExitRuntime, "replay: counterfactual trace: " + cf.status().message());
+  const env::Metrics rec_m = metrics_from_trace(*ld, setup->platform, period_s);
+  const env::Metrics cf_m = metrics_from_trace(*cf, rq.setup->platform, period_s);
+  if (json) {
+    nlohmann::json j;
+    j["trace"] = path;
+    j["recorded_policy"] = ld->id.policy;
+    j["policy"] = policy;
+    j["scenario_events"] = rq.scenario.events.size();
+    j["recorded"] = metrics_json(rec_m);
+    j["counterfactual"] = metrics_json(cf_m);
+    j["counterfactual_simulator"] = metrics_json(run->metrics);  // the simulator's exact metrics
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("counterfactual %s: recorded policy %s vs %s, %zu scenario events, %.1f s\n", path.c_str(), ld->id.policy.c_str(),
+                policy.c_str(), rq.scenario.events.size(), rq.scenario.duration_s);
+    std::printf("  %-22s %14s %14s\n", "metric (from traces)", "recorded", "counterfactual");
+    auto row = [](const char* k, double a, double b, const char* fmt) {
+      char x[32], y[32];
+      std::snprintf(x, sizeof x, fmt, a);
+      std::snprintf(y, sizeof y, fmt, b);
+      std::printf("  %-22s %14s %14s\n", k, x, y);
+    };
+    row("fps_mean", rec_m.fps_mean, cf_m.fps_mean, "%.3f");
+    row("qos_violation_pct", rec_m.qos_violation_pct, cf_m.qos_violation_pct, "%.2f");
+    row("energy_per_frame_mj", rec_m.energy_per_frame_mj, cf_m.energy_per_frame_mj, "%.2f");
+    row("avg_power_mw", rec_m.avg_power_mw, cf_m.avg_power_mw, "%.1f");
+    row("peak_temp_c", rec_m.peak_temp_c, cf_m.peak_temp_c, "%.2f");
+    row("throttled_pct", rec_m.throttled_pct, cf_m.throttled_pct, "%.2f");
+    row("reconfigs", static_cast<double>(rec_m.reconfigs), static_cast<double>(cf_m.reconfigs), "%.0f");
+    row("frames", static_cast<double>(rec_m.frames), static_cast<double>(cf_m.frames), "%.0f");
+    row("dropped_frames", static_cast<double>(rec_m.dropped_frames), static_cast<double>(cf_m.dropped_frames), "%.0f");
+  }
+  return kExitOk;
+}
+
+}  // namespace hetsched::tools
