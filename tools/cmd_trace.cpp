@@ -21,6 +21,7 @@
 #include "telemetry/trace_writer.hpp"
 #include "tools/args.hpp"
 #include "tools/commands.hpp"
+#include "tools/import_armcoup.hpp"
 
 namespace hetsched::tools {
 namespace {
@@ -334,12 +335,29 @@ int cmd_record(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
+int cmd_import_armcoup(const std::vector<std::string>& argv) {
+  const CommandSpec spec{"hetsched trace import-armcoup RAW_POWER_FILE TIME_LOG --out TRACE",
+                         "convert an ARM-CO-UP raw power trace and its console log into a trace (tools/import_armcoup.hpp)",
+                         {{"out", "TRACE", "output trace file (created or truncated)"}},
+                         2, 2};
+  Args a = Args::parse(spec, argv);
+  if (a.exit_code) return *a.exit_code;
+  if (!a.has("out")) return fail(kExitUsage, "trace import-armcoup: --out TRACE is required");
+  auto st = import_armcoup(a.positional[0], a.positional[1], a.get("out"), data_dir());
+  if (!st.ok()) return fail(kExitRuntime, "trace import-armcoup: " + st.status().message());
+  std::printf("imported %llu power samples, %llu GPIO edges, %llu log events (%.3f s) -> %s\n",
+              static_cast<unsigned long long>(st->samples), static_cast<unsigned long long>(st->edges),
+              static_cast<unsigned long long>(st->log_events), st->duration_s, a.get("out").c_str());
+  return kExitOk;
+}
+
 int cmd_trace(const std::vector<std::string>& argv) {
   const std::string usage =
-      "usage: hetsched trace <info|dump|record> ...   (hetsched trace <sub> --help for details)\n\n"
+      "usage: hetsched trace <info|dump|record|import-armcoup> ...   (hetsched trace <sub> --help for details)\n\n"
       "  info FILE                         summary: duration, samples per kind, events, drops, damage\n"
       "  dump FILE [--format csv|jsonl] [--kind K]...   stream records to stdout\n"
-      "  record --out FILE [--seconds S] [--seed N] [--ring N]   synthetic demo trace\n";
+      "  record --out FILE [--seconds S] [--seed N] [--ring N]   synthetic demo trace\n"
+      "  import-armcoup POWER.csv TIME.txt --out FILE   an ARM-CO-UP raw measurement as a trace\n";
   if (argv.empty()) return fail(kExitUsage, "trace: missing subcommand (info, dump or record; see --help)");
   const std::string& sub = argv[0];
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
@@ -350,7 +368,8 @@ int cmd_trace(const std::vector<std::string>& argv) {
   if (sub == "info") return cmd_info(rest);
   if (sub == "dump") return cmd_dump(rest);
   if (sub == "record") return cmd_record(rest);
-  return fail(kExitUsage, "trace: unknown subcommand '" + sub + "' (info, dump or record; see --help)");
+  if (sub == "import-armcoup") return cmd_import_armcoup(rest);
+  return fail(kExitUsage, "trace: unknown subcommand '" + sub + "' (info, dump, record or import-armcoup; see --help)");
 }
 
 const CommandRegistrar kReg{"trace", "inspect (info, dump) and record telemetry traces", cmd_trace};
