@@ -38,7 +38,8 @@ struct View {
   HelloFrame hello;
   std::map<std::pair<int, std::uint16_t>, Last> last;  // (kind, source) -> latest value
   std::string config = "?";
-  std::int64_t config_t_ns = 0;
+  std::int64_t config_t_ns = 0;    // 0: no config_applied event seen
+  bool config_from_decision = false;
   std::deque<std::string> decisions;  // newest last, at most 8
   std::deque<std::string> events;     // newest last, at most 4
   std::uint64_t samples = 0, lost = 0, n_decisions = 0;
@@ -64,7 +65,8 @@ void absorb(View& v, Frame& f) {
     case FrameType::kEvent: {
       const Event& e = f.event;
       if (e.kind == EventKind::kConfigApplied) v.config = e.text, v.config_t_ns = e.t_ns;
-      else {
+      // Frame records (policies/frame_records: "hsframe..." notes) are for replay, not for eyes.
+      else if (!(e.kind == EventKind::kNote && e.text.rfind("hsframe", 0) == 0)) {
         v.events.push_back(std::string(kind_name(e.kind)) + " " + src(v, e.source) + ": " + e.text.substr(0, 100));
         if (v.events.size() > 4) v.events.pop_front();
       }
@@ -76,6 +78,8 @@ void absorb(View& v, Frame& f) {
       std::snprintf(b, sizeof b, "t=%9.3f s  action %4d  %s", secs(v, f.decision.t_ns), f.decision.action,
                     f.decision.text.substr(0, 60).c_str());
       v.decisions.push_back(b);
+      // Runs that publish no config_applied event name the configuration in the decision text.
+      if (!f.decision.text.empty() && v.config_t_ns == 0) v.config = f.decision.text, v.config_from_decision = true;
       if (v.decisions.size() > 8) v.decisions.pop_front();
       break;
     }
@@ -119,8 +123,10 @@ std::string render(const View& v, const std::string& where) {
   o << "freq MHz     " << row(v, SampleKind::kFreq, 1e-3, "%.0f") << "\n";
   o << "load %       " << row(v, SampleKind::kUtil, 0.1, "%.0f") << "\n";
   o << "temp C       " << row(v, SampleKind::kTemp, 1e-3, "%.1f") << "\n";
-  o << "power mW     " << row(v, SampleKind::kBoardPower, 1, "%.0f") << row(v, SampleKind::kRailPower, 1, "%.0f") << "\n";
-  std::snprintf(b, sizeof b, "config         %s (since %.3f s)\n", v.config.c_str(), secs(v, v.config_t_ns));
+  o << "power mW     " << row(v, SampleKind::kBoardPower, 1, "%.0f") << "\n";
+  o << "rails mW     " << row(v, SampleKind::kRailPower, 1, "%.0f") << "\n";
+  if (v.config_t_ns != 0) std::snprintf(b, sizeof b, "config         %s (since %.3f s)\n", v.config.c_str(), secs(v, v.config_t_ns));
+  else std::snprintf(b, sizeof b, "config         %s%s\n", v.config.c_str(), v.config_from_decision ? " (latest decision)" : "");
   o << b << "decisions:\n";
   for (const auto& d : v.decisions) o << "  " << d << "\n";
   for (const auto& e : v.events) o << "event: " << e << "\n";
@@ -205,8 +211,8 @@ int cmd_watch(const std::vector<std::string>& argv) {
       return fail(kExitRuntime, "watch: " + a.positional[0] + ": " + f.status().message());
     }
     absorb(v, *f);
-    // --once: a snapshot once samples of a period (an FPS or latency sample, or 50 samples) arrived.
-    if (once && v.samples > 0 && (v.samples >= 50 || v.n_decisions > 0)) {
+    // --once: a snapshot once two decision periods (the first has no FPS yet) or 200 samples arrived.
+    if (once && v.samples > 0 && (v.samples >= 200 || v.n_decisions >= 2)) {
       draw();
       return kExitOk;
     }
