@@ -75,7 +75,7 @@ int cmd_replay(const std::vector<std::string>& argv) {
                                   "); inspect it with hetsched trace info/dump");
   if (ld->frames.empty())
     return fail(kExitRuntime, "replay: " + path + ": no intact decision period" + (ld->damage.empty() ? "" : " (" + ld->damage + ")"));
-  auto setup = replay_setup(ld->id, data_dir());
+  auto setup = replay_setup(*ld, data_dir());
   if (!setup.ok()) return fail(kExitRuntime, "replay: " + path + ": " + setup.status().message());
   const std::string recorded = ld->id.policy;
   const std::string policy = a.get("policy", recorded);

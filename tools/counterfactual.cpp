@@ -124,7 +124,7 @@ int run_counterfactual(const std::string& path, const std::string& policy, bool 
   if (!ld->has_frames || ld->frames.empty())
     return fail(kExitRuntime, "replay: " + path + " has no decision periods to rebuild conditions from" +
                                   (ld->id.mode == "import" ? " (an imported measurement)" : ""));
-  auto setup = replay_setup(ld->id, data_dir());
+  auto setup = replay_setup(*ld, data_dir());
   if (!setup.ok()) return fail(kExitRuntime, "replay: " + path + ": " + setup.status().message());
   const double period_s = static_cast<double>(setup->run.controller.period_ns) / 1e9;
   SimRunRequest rq;

@@ -133,7 +133,10 @@ std::string scenario_json(const env::Scenario& s) {
   init["power_budget_mw"] = s.initial.power_budget_mw > 0 ? nlohmann::json(s.initial.power_budget_mw) : nlohmann::json(nullptr);
   j["initial"] = init;
   j["events"] = nlohmann::json::array();
-  for (const auto& e : s.events) j["events"].push_back(event_json(e));
+  // Events at or after the end never fire (a run shortened with --seconds keeps them in memory);
+  // the scenario file schema refuses them, so they are left out.
+  for (const auto& e : s.events)
+    if (e.t_s < s.duration_s) j["events"].push_back(event_json(e));
   return j.dump();
 }
 

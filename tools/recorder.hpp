@@ -71,7 +71,8 @@ RunIdentity identity_from_header(const telemetry::TraceHeader& h);
 
 // One scenario event as JSON in the scenario file's own schema (docs/simulator.md).
 std::string scenario_event_json(const env::ScenarioEvent& e);
-// A whole scenario as JSON in the file schema (load_scenario(parse) gives it back).
+// A whole scenario as JSON in the file schema (parse_scenario gives it back); events starting at
+// or after duration_s (which never fire) are left out.
 std::string scenario_json(const env::Scenario& s);
 
 // 16 lowercase hex digits.

@@ -3,7 +3,10 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "hetsched/runtime.hpp"
 #include "policies/policy_file.hpp"
+#include "runtime/agent_policy.hpp"
+#include "tools/commands.hpp"
 #include "runtime/balance_controller.hpp"
 #include "runtime/host_config.hpp"
 #include "tools/sim_target.hpp"
@@ -52,7 +55,8 @@ Status bad_key(const char* key, const std::string& value, const std::string& wha
 
 }  // namespace
 
-Result<ReplaySetup> replay_setup(const RunIdentity& id, const std::string& data_dir) {
+Result<ReplaySetup> replay_setup(const ReplayLoad& ld, const std::string& data_dir) {
+  const RunIdentity& id = ld.id;
   ReplaySetup s;
   s.host = id.platform == "host";
   if (id.model.empty()) return Error(StatusCode::kCorrupt, "trace header names no model");
@@ -73,8 +77,27 @@ Result<ReplaySetup> replay_setup(const RunIdentity& id, const std::string& data_
         cpus.back().push_back(static_cast<int>(v));
       }
     }
-    if (names.empty()) return bad_key("host_units", units, "no units (a host run must record its units)");
+    if (names.empty())  // "unit.<name>" keys (hetsched run): the cores do not matter for decisions
+      for (const auto& [k, v] : id.metadata)
+        if (k.rfind("unit.", 0) == 0) names.push_back(k.substr(5)), cpus.push_back({});
+    if (names.empty()) return Error(StatusCode::kCorrupt, "trace metadata names no host units (\"host_units\" or \"unit.<name>\")");
     s.platform = runtime::default_host_desc(names, cpus);
+    if (std::string pf = meta(id, "platform_file"); !pf.empty()) {
+      auto p = policies::load_platform(pf);
+      if (!p.ok()) return Error(p.status().code(), "trace metadata \"platform_file\": " + p.status().message());
+      s.platform = *p;
+    }
+    const RuntimeOptions ro;
+    s.run.controller.period_ns = ro.decision_period_ns;
+    s.run.controller.rate_limit_ns = ro.rate_limit_ns;
+    s.run.controller.guard.miss_burst = ro.miss_burst;
+    s.run.controller.guard.trip_temp_mc = ro.trip_temp_mc;
+    s.min_gain = ro.min_gain;
+    if (std::string v = meta(id, "min_gain"); !v.empty()) {
+      char* end = nullptr;
+      s.min_gain = std::strtod(v.c_str(), &end);
+      if (*end != '\0' || !(s.min_gain >= 0 && s.min_gain < 10)) return bad_key("min_gain", v, "expected a number in [0, 10)");
+    }
     auto m = policies::load_model_by_name(data_dir, id.model);
     if (!m.ok()) return m.status();
     s.model = *m;
@@ -108,12 +131,27 @@ Result<ReplaySetup> replay_setup(const RunIdentity& id, const std::string& data_
   } else if (!s.host) {
     co.guard = sim_guard_options(s.platform);
   }
-  for (const char* key : {"initial_config", "safe_config"}) {
-    const std::string v = meta(id, key);
-    if (v.empty()) return Error(StatusCode::kCorrupt, std::string("trace metadata has no \"") + key + "\" (not recorded by hetsched sim/run)");
+  // Initial: recorded, else the configuration in force at the first recorded period (nothing is
+  // applied before it).
+  if (std::string v = meta(id, "initial_config"); !v.empty()) {
     auto c = policies::parse_config(v, s.platform, s.model);
-    if (!c.ok()) return bad_key(key, v, c.status().message());
-    (std::string(key) == "initial_config" ? s.run.initial : s.run.safe) = *c;
+    if (!c.ok()) return bad_key("initial_config", v, c.status().message());
+    s.run.initial = *c;
+  } else if (!ld.frames.empty() && ld.frames.front().has_current) {
+    s.run.initial = ld.frames.front().current;
+  } else {
+    return Error(StatusCode::kCorrupt, "trace holds no initial configuration (metadata \"initial_config\" or a recorded one)");
+  }
+  if (std::string v = meta(id, "safe_config"); !v.empty()) {
+    auto c = policies::parse_config(v, s.platform, s.model);
+    if (!c.ok()) return bad_key("safe_config", v, c.status().message());
+    s.run.safe = *c;
+  } else if (!s.host && s.has_scenario) {
+    auto b = env::static_best(*s.runner, s.scenario);  // hetsched run's safe configuration
+    if (!b.ok()) return b.status();
+    s.run.safe = *b;
+  } else {
+    s.run.safe = s.run.initial;  // the host's safe split is its initial one
   }
   return s;
 }
@@ -125,7 +163,14 @@ Result<std::unique_ptr<policies::Controller>> make_replay_policy(ReplaySetup& s,
                  "policy 'oracle' reads the simulator's hidden conditions, which a trace does not hold: its decisions "
                  "cannot be replayed (use --counterfactual --policy oracle)");
   if (s.host) {
-    if (name == "balance") return std::unique_ptr<policies::Controller>(new runtime::BalanceController(s.platform, {}));
+    if (name == "balance")
+      return std::unique_ptr<policies::Controller>(new runtime::BalanceController(s.platform, runtime::BalanceOptions{.min_gain = s.min_gain}));
+    if (name.find('/') != std::string::npos || name.find(".policy") != std::string::npos) {
+      auto a = runtime::load_agent_policy(name, s.platform, s.model, data_dir());
+      if (!a.ok()) return a.status();
+      *checksum = a->checksum;
+      return std::move(a->controller);
+    }
     if (name.rfind("static:", 0) == 0) {
       auto c = policies::parse_config(name.substr(7), s.platform, s.model);
       if (!c.ok()) return c.status();
@@ -135,10 +180,10 @@ Result<std::unique_ptr<policies::Controller>> make_replay_policy(ReplaySetup& s,
   }
   if (name == "trained" || name.find('/') != std::string::npos || name.find(".policy") != std::string::npos) {
     const std::string path = name == "trained" ? env::shipped_policy_path(*s.runner) : name;
-    auto f = policies::read_policy_file(path);
-    if (!f.ok()) return f.status();
-    *checksum = f->checksum;
-    return env::load_trained(*s.runner, path);
+    auto a = runtime::load_agent_policy(path, s.platform, s.model, s.runner->data_dir);
+    if (!a.ok()) return a.status();
+    *checksum = a->checksum;
+    return std::move(a->controller);
   }
   if (!s.has_scenario && name != "balance" && name.rfind("static:", 0) != 0)
     return Error(StatusCode::kInvalidArgument, "policy '" + name + "' needs the run's scenario, which the trace does not hold");

@@ -1,11 +1,17 @@
 // What `hetsched replay` rebuilds from a trace's identity (tools/recorder.hpp): platform,
 // model, scenario, controller options and the policy, simulated or host.
 //
-// Controller metadata keys (written by describe_controller(), read by replay_setup()):
-//   period_ns, rate_limit_ns        ControllerOptions
+// Controller metadata keys (written by describe_controller(), read by replay_setup()); a
+// missing key falls back to what `hetsched sim` / `hetsched run` use:
+//   period_ns, rate_limit_ns        ControllerOptions (default: RuntimeOptions' defaults)
 //   guard                           "trip_temp_mc,hysteresis_mc,miss_burst,hold_periods"
-//   initial_config, safe_config     configurations in ARM-CO-UP text (policies/config.hpp)
-//   host_units                      host runs: "cpu0@0;cpu1@1" (unit name @ its cores, '+'-joined)
+//                                   (default: sim_guard_options() simulated, RuntimeOptions' host)
+//   initial_config                  ARM-CO-UP text (default: the first period's configuration in force)
+//   safe_config                     (default: static-best of the scenario simulated, initial on host)
+//   host_units                      host runs: "cpu0@0;cpu1@1" (unit name @ its cores, '+'-joined;
+//                                   default: the "unit.<name>" keys in name order)
+//   platform_file                   host runs with a profile: the platform file
+//   min_gain                        host balancer (default: RuntimeOptions' 0.10)
 #pragma once
 
 #include <cstdint>
@@ -33,14 +39,15 @@ struct ReplaySetup {
   bool has_scenario = false;
   env::Scenario scenario;
   ReplayRunOptions run;
+  double min_gain = 0.10;                   // host balancer
 };
 
 // Errors name the metadata key or the platform/model that cannot be rebuilt.
-Result<ReplaySetup> replay_setup(const RunIdentity& id, const std::string& data_dir);
+Result<ReplaySetup> replay_setup(const ReplayLoad& ld, const std::string& data_dir);
 
 // A policy by name, as the CLI names it: "trained" (the shipped file), a .policy file, a
-// builtin baseline (env::make_builtin), "balance" (host). *checksum = the policy file's payload
-// checksum (0 for baselines). "oracle" is refused: it reads the simulator's hidden conditions,
+// builtin baseline (env::make_builtin), "balance" (host). *checksum = Policy::checksum() of a
+// trained policy (the weights; what the recorder stores), 0 for baselines. "oracle" is refused: it reads the simulator's hidden conditions,
 // which a trace does not hold (use --counterfactual).
 Result<std::unique_ptr<policies::Controller>> make_replay_policy(ReplaySetup& s, const std::string& name,
                                                                  std::uint64_t* checksum);

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "policies/frame_records.hpp"
-#include "policies/policy_file.hpp"
+#include "runtime/agent_policy.hpp"
 #include "telemetry/clock.hpp"
 #include "tools/recorder.hpp"
 #include "tools/replay_policy.hpp"
@@ -39,12 +39,11 @@ Result<SimRunResult> run_sim_controller(const SimRunRequest& rq) {
   std::unique_ptr<policies::Controller> policy;
   if (name == "trained" || name.find('/') != std::string::npos || name.find(".policy") != std::string::npos) {
     const std::string path = name == "trained" ? env::shipped_policy_path(s) : name;
-    auto f = policies::read_policy_file(path);
-    if (!f.ok()) return f.status();
-    out.policy_checksum = f->checksum;
-    auto c = env::load_trained(s, path);
-    if (!c.ok()) return c.status();
-    policy = std::move(c.value());
+    // The runtime's loader (what `hetsched run` uses): checksum = Policy::checksum() of the weights.
+    auto a = runtime::load_agent_policy(path, s.platform, s.model, s.data_dir);
+    if (!a.ok()) return a.status();
+    out.policy_checksum = a->checksum;
+    policy = std::move(a->controller);
   } else if (name != "oracle") {
     auto c = env::make_builtin(s, name, rq.scenario);
     if (!c.ok()) return Error(StatusCode::kInvalidArgument, "--policy: " + c.status().message());
