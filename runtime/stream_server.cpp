@@ -9,7 +9,6 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-#include <variant>
 #include <vector>
 
 #include "runtime/stream_verify.hpp"
@@ -87,9 +86,19 @@ struct StreamServer::Impl {
 
   // Producer -> io thread: events and decisions (rare), and the sanity window.
   std::mutex mu;
-  std::vector<std::variant<telemetry::Event, telemetry::Decision>> pending;
+  // Double buffer of reusable slots: the producer copy-assigns into slot n (string and vector
+  // capacity is kept, so after warm-up no allocation happens on the controller's thread); the
+  // io thread swaps the buffers under the lock (O(1)) and reads its half outside it.
+  struct Rec {
+    bool is_decision = false;
+    telemetry::Event e;
+    telemetry::Decision d;
+  };
+  std::vector<Rec> front, back;
+  std::size_t n_front = 0, n_back = 0;
   std::uint64_t pending_dropped = 0, pending_dropped_seen = 0;
-  std::deque<std::vector<float>> window;
+  std::vector<std::vector<float>> window;  // ring of sanity_window slots, reused
+  std::size_t window_n = 0;                // observations written so far
 
   std::atomic<std::uint64_t> n_clients{0}, accepted{0}, closed_malformed{0}, closed_oversized{0}, closed_token{0},
       closed_stalled{0}, dropped_before{0}, sent{0}, lost{0}, qbytes{0}, peak_qbytes{0}, push_ok{0}, push_bad{0}, rollbacks{0};
@@ -211,7 +220,8 @@ struct StreamServer::Impl {
     std::vector<std::vector<float>> win;
     {
       std::lock_guard<std::mutex> lk(mu);
-      win.assign(window.begin(), window.end());
+      const std::size_t n = std::min(window_n, window.size());
+      for (std::size_t i = 0; i < n; ++i) win.push_back(window[(window_n - n + i) % window.size()]);
     }
     auto fail = [&](const std::string& why) {
       push_bad.fetch_add(1);
@@ -312,10 +322,11 @@ struct StreamServer::Impl {
     drained.clear();
     telemetry::Sample s;
     while (srv.ring_->pop(s)) drained.push_back(s);
-    std::vector<std::variant<telemetry::Event, telemetry::Decision>> recs;
     {
       std::lock_guard<std::mutex> lk(mu);
-      recs.swap(pending);
+      std::swap(front, back);
+      n_back = n_front;
+      n_front = 0;
       before += pending_dropped - pending_dropped_seen;
       pending_dropped_seen = pending_dropped;
     }
@@ -344,15 +355,16 @@ struct StreamServer::Impl {
         telemetry::encode_samples({filtered.data() + i, n}, &out.bytes);
         enqueue(c, std::move(out));
       }
-      for (const auto& r : recs) {
+      for (std::size_t i = 0; i < n_back; ++i) {
+        const Rec& r = back[i];
         Out out;
         out.records = 1;
-        if (const auto* e = std::get_if<telemetry::Event>(&r)) {
-          if (static_cast<unsigned>(e->kind) >= 32 || !(c->filter.event_kinds >> static_cast<unsigned>(e->kind) & 1u)) continue;
-          telemetry::encode_event(*e, &out.bytes);
+        if (!r.is_decision) {
+          if (static_cast<unsigned>(r.e.kind) >= 32 || !(c->filter.event_kinds >> static_cast<unsigned>(r.e.kind) & 1u)) continue;
+          telemetry::encode_event(r.e, &out.bytes);
         } else {
           if (!c->filter.decisions) continue;
-          telemetry::encode_decision(std::get<telemetry::Decision>(r), &out.bytes);
+          telemetry::encode_decision(r.d, &out.bytes);
         }
         if (!c->closed) enqueue(c, std::move(out));
       }
@@ -384,6 +396,8 @@ Result<std::unique_ptr<StreamServer>> StreamServer::create(const StreamServerOpt
   if (o.flush_period_ns < 100'000 || o.flush_period_ns > 1'000'000'000) return bad("flush_period_ns must be in [1e5, 1e9]");
   if (o.write_stall_timeout_ns <= 0 || o.handshake_timeout_ns <= 0) return bad("timeouts must be > 0 ns");
   if (o.max_clients < 1) return bad("max_clients must be >= 1");
+  if (o.max_pending_records < 1 || o.max_pending_records > (1u << 20)) return bad("max_pending_records must be in [1, 2^20]");
+  if (o.sanity_window > 4096) return bad("sanity_window = " + std::to_string(o.sanity_window) + ": must be <= 4096");
   if (o.socket_send_buffer_bytes < 0) return bad("socket_send_buffer_bytes must be >= 0");
   if (o.sources.size() > telemetry::SourceTable::kMaxSources) return bad("sources has more than 65535 names");
   auto ring = telemetry::SpscRing<telemetry::Sample>::create({o.ring_capacity, telemetry::OverflowPolicy::kDropOldest});
@@ -395,7 +409,9 @@ Result<std::unique_ptr<StreamServer>> StreamServer::create(const StreamServerOpt
   Impl& m = *s->impl_;
   m.o = o;
   m.clock = &clock;
-  m.pending.reserve(o.max_pending_records);
+  m.front.resize(o.max_pending_records);
+  m.back.resize(o.max_pending_records);
+  m.window.resize(o.sanity_window);
   const tcp::endpoint ep(addr, o.port);
   m.acceptor.open(ep.protocol(), ec);
   if (!ec) m.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -433,20 +449,25 @@ void StreamServer::on_sample(const telemetry::Sample& s) noexcept {
 void StreamServer::on_event(const telemetry::Event& e) noexcept {
   Impl& m = *impl_;
   std::lock_guard<std::mutex> lk(m.mu);
-  if (m.pending.size() >= m.o.max_pending_records) { ++m.pending_dropped; return; }
-  try { m.pending.emplace_back(e); } catch (...) { ++m.pending_dropped; }
+  if (m.n_front >= m.front.size()) { ++m.pending_dropped; return; }
+  try {
+    Impl::Rec& r = m.front[m.n_front];
+    r.is_decision = false;
+    r.e = e;
+    ++m.n_front;
+  } catch (...) { ++m.pending_dropped; }
 }
 
 void StreamServer::on_decision(const telemetry::Decision& d) noexcept {
   Impl& m = *impl_;
   std::lock_guard<std::mutex> lk(m.mu);
   try {
-    if (!d.observation.empty() && m.o.sanity_window > 0) {
-      if (m.window.size() >= m.o.sanity_window) m.window.pop_front();
-      m.window.push_back(d.observation);
-    }
-    if (m.pending.size() >= m.o.max_pending_records) { ++m.pending_dropped; return; }
-    m.pending.emplace_back(d);
+    if (!d.observation.empty() && !m.window.empty()) m.window[m.window_n++ % m.window.size()] = d.observation;
+    if (m.n_front >= m.front.size()) { ++m.pending_dropped; return; }
+    Impl::Rec& r = m.front[m.n_front];
+    r.is_decision = true;
+    r.d = d;
+    ++m.n_front;
   } catch (...) { ++m.pending_dropped; }
 }
 

@@ -1,0 +1,348 @@
+// Streaming acceptance bench (issue 7; docs/streaming.md, figures in docs/results.md).
+//
+//   bench_stream                 acceptance: decision latency p99 of runtime::Controller::step()
+//                                at 1 kHz with no sink / a null sink / the stream server with 8
+//                                reading subscribers (interleaved rounds, medians), then the
+//                                memory of a server whose client never reads; then the Google
+//                                Benchmark micro (on_sample cost).
+//   bench_stream --soak=SECONDS  the long soak: 1 kHz decisions, 7 readers + 1 client that never
+//                                reads, RSS and queue bytes sampled every second.
+//   --rounds=N --round-seconds=S tune the acceptance run (default 5 rounds of 2 s per config).
+//
+// Why step() as "decision latency": it is everything the controller thread does per period
+// (observe, encode, decide, guard, apply, publish the period's ~20 samples + event + decision to
+// the sink); the server's only cost on that thread is the publish. The policy is the shipped
+// trained agent for rockpi_n10 + googlenet; the target is a synthetic ControlTarget whose
+// telemetry moves every period (no simulator: its cost would dilute the ratio).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <utility>
+#include <boost/asio.hpp>
+
+#include "env/policy_runner.hpp"
+#include "env/scenario.hpp"
+#include "policies/frame_records.hpp"
+#include "runtime/controller.hpp"
+#include "runtime/stream_client.hpp"
+#include "runtime/stream_server.hpp"
+
+namespace hs = hetsched;
+namespace hr = hetsched::runtime;
+namespace hp = hetsched::policies;
+namespace ht = hetsched::telemetry;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+std::string data_dir() {
+  if (const char* d = std::getenv("HETSCHED_DATA_DIR")) return d;
+  std::string f = __FILE__;  // <src>/bench/bench_stream.cpp
+  return f.substr(0, f.rfind("/bench/"));
+}
+
+double rss_mib() {
+  std::ifstream in("/proc/self/statm");
+  long pages = 0, rss = 0;
+  in >> pages >> rss;
+  return static_cast<double>(rss) * 4096.0 / (1 << 20);
+}
+
+struct NullSink final : ht::RecordSink {
+  void on_sample(const ht::Sample&) noexcept override {}
+  void on_event(const ht::Event&) noexcept override {}
+  void on_decision(const ht::Decision&) noexcept override {}
+};
+
+// Telemetry that changes every period (so the agent and the encoder do real work).
+class BenchTarget final : public hr::ControlTarget {
+ public:
+  BenchTarget(const hp::PlatformDesc& p, const hp::ModelDesc& m, const hp::Config& c, hs::Clock& clock)
+      : p_(p), m_(m), cur_(c), clock_(clock) {}
+  const hp::PlatformDesc& platform() const noexcept override { return p_; }
+  const hp::ModelDesc& model() const noexcept override { return m_; }
+  hs::Status observe(hr::ControlSample* s) noexcept override {
+    const double x = static_cast<double>(++n_);
+    s->t_ns = clock_.now_ns();
+    auto& f = s->frame;
+    f.fps = 25 + 5 * std::sin(x * 0.01), f.fps_ok = true;
+    f.latency_us = 40000 + 3000 * std::cos(x * 0.02), f.latency_ok = true, f.max_latency_us = f.latency_us * 1.2;
+    f.power_mw = 3500 + 200 * std::sin(x * 0.03), f.power_ok = true;
+    f.frames = 1, f.num_stages = 3;
+    for (int k = 0; k < 3; ++k) f.stage_latency_us[k] = 10000 + 1000 * k, f.queue_depth[k] = k;
+    for (int u = 0; u < p_.num_units(); ++u) {
+      f.unit_ok[u] = true;
+      f.util[u] = 0.5 + 0.4 * std::sin(x * 0.05 + u);
+      f.freq_khz[u] = p_.units[u].opps.empty() ? 0 : p_.units[u].opps.back().freq_khz;
+    }
+    for (std::size_t z = 0; z < p_.zones.size() && z < hp::kObsMaxZones; ++z) f.temp_mc[z] = 50000, f.temp_ok[z] = true;
+    f.target_fps = 30;
+    s->current = cur_;
+    s->guard.sensors_ok = true;
+    s->guard.frames = n_;
+    return hs::Status::Ok();
+  }
+  hs::Status apply(const hp::Config& c) noexcept override {
+    cur_ = c;
+    return hs::Status::Ok();
+  }
+
+ private:
+  const hp::PlatformDesc& p_;
+  const hp::ModelDesc& m_;
+  hp::Config cur_;
+  hs::Clock& clock_;
+  std::uint64_t n_ = 0;
+};
+
+struct Setup {
+  std::shared_ptr<hetsched::env::RunnerSetup> s;
+  hp::Config start;
+  ht::SourceTable sources;
+  std::unique_ptr<hp::FrameCodec> codec;
+};
+
+Setup make_setup() {
+  Setup out;
+  auto s = hetsched::env::make_runner_setup(data_dir(), "rockpi_n10", "googlenet");
+  if (!s.ok()) std::fprintf(stderr, "setup: %s\n", s.status().message().c_str()), std::exit(1);
+  out.s = s.value();
+  auto sc = hetsched::env::load_scenario(data_dir() + "/env/scenarios/combined.json");
+  if (!sc.ok()) std::fprintf(stderr, "scenario: %s\n", sc.status().message().c_str()), std::exit(1);
+  auto st = hetsched::env::static_best(*out.s, *sc);
+  if (!st.ok()) std::fprintf(stderr, "static_best: %s\n", st.status().message().c_str()), std::exit(1);
+  out.start = *st;
+  auto codec = hp::FrameCodec::create(out.s->platform.num_units(), static_cast<int>(out.s->platform.zones.size()), &out.sources);
+  if (!codec.ok()) std::fprintf(stderr, "codec: %s\n", codec.status().message().c_str()), std::exit(1);
+  out.codec = std::make_unique<hp::FrameCodec>(std::move(codec.value()));
+  return out;
+}
+
+// Runs the controller at 1 kHz (wall-clock paced; virtual clock +1 ms per step) for `seconds`
+// and returns the step() latencies in microseconds.
+std::vector<double> run_controller(Setup& su, ht::RecordSink* sink, double seconds) {
+  auto policy = hetsched::env::load_trained(*su.s, hetsched::env::shipped_policy_path(*su.s));
+  if (!policy.ok()) std::fprintf(stderr, "policy: %s\n", policy.status().message().c_str()), std::exit(1);
+  hs::ManualClock clock(0);
+  BenchTarget target(su.s->platform, su.s->model, su.start, clock);
+  hr::ControllerOptions o;
+  o.period_ns = 1'000'000;
+  o.rate_limit_ns = 0;
+  o.sink = sink;
+  o.frame_codec = sink ? su.codec.get() : nullptr;
+  auto ctl = hr::Controller::create(o, clock, target, std::move(policy.value()), su.start);
+  if (!ctl.ok()) std::fprintf(stderr, "controller: %s\n", ctl.status().message().c_str()), std::exit(1);
+  std::vector<double> us;
+  const int n = static_cast<int>(seconds * 1000);
+  us.reserve(static_cast<std::size_t>(n));
+  auto next = Steady::now();
+  for (int i = 0; i < n; ++i) {
+    clock.advance_ns(1'000'000);
+    const auto t0 = Steady::now();
+    (*ctl)->step();
+    us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t0).count());
+    next += std::chrono::milliseconds(1);
+    std::this_thread::sleep_until(next);
+  }
+  return us;
+}
+
+double pct(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(std::min<double>(static_cast<double>(v.size()) - 1, p * static_cast<double>(v.size())))];
+}
+double median(std::vector<double> v) { return pct(std::move(v), 0.5); }
+
+hs::RealClock g_clock;
+
+hr::StreamServerOptions server_options(const Setup& su) {
+  hr::StreamServerOptions o;
+  o.sources = su.sources.names();
+  o.description = "bench_stream";
+  o.log = [](std::string_view) {};
+  return o;
+}
+
+// Subscribers that read until stop; counts records.
+struct Readers {
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> records{0}, lost{0};
+  std::vector<std::thread> threads;
+  Readers(std::uint16_t port, int n) {
+    for (int i = 0; i < n; ++i)
+      threads.emplace_back([this, port] {
+        hr::StreamClientOptions co;
+        co.port = port;
+        auto c = hr::StreamClient::connect(co);
+        if (!c.ok()) return;
+        while (!stop.load()) {
+          auto f = c.value()->next(100);
+          if (!f.ok()) {
+            if (f.status().code() == hs::StatusCode::kUnavailable) continue;
+            return;
+          }
+          if (f->type == ht::FrameType::kSamples) records += f->samples.size();
+          else if (f->type == ht::FrameType::kLost) lost += f->lost;
+          else ++records;
+        }
+      });
+  }
+  ~Readers() {
+    stop = true;
+    for (auto& t : threads) t.join();
+  }
+};
+
+// A client that subscribes and never reads (small receive buffer, so the backlog reaches us).
+struct Mute {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket sock{io};
+  explicit Mute(std::uint16_t port) {
+    sock.open(boost::asio::ip::tcp::v4());
+    sock.set_option(boost::asio::socket_base::receive_buffer_size(4096));
+    sock.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    std::string sub;
+    ht::encode_subscribe({}, &sub);
+    boost::asio::write(sock, boost::asio::buffer(sub));
+  }
+};
+
+int acceptance(int rounds, double round_s) {
+  Setup su = make_setup();
+  constexpr int kConfigs = 4;
+  std::vector<double> p99[kConfigs], p50[kConfigs];
+  std::uint64_t sent = 0, lost = 0;
+  for (int r = 0; r < rounds; ++r) {
+    for (int cfg = 0; cfg < kConfigs; ++cfg) {
+      std::vector<double> us;
+      if (cfg == 0) us = run_controller(su, nullptr, round_s);
+      else if (cfg == 1) {
+        NullSink null;
+        us = run_controller(su, &null, round_s);
+      } else {
+        auto srv = hr::StreamServer::create(server_options(su), g_clock);
+        if (!srv.ok()) return std::fprintf(stderr, "server: %s\n", srv.status().message().c_str()), 1;
+        {
+          const int subscribers = cfg == 2 ? 0 : 8;
+          Readers readers((*srv)->port(), subscribers);
+          while ((*srv)->stats().clients < static_cast<std::uint64_t>(subscribers)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          us = run_controller(su, srv->get(), round_s);
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        sent += (*srv)->stats().records_sent;
+        lost += (*srv)->stats().records_lost + (*srv)->stats().dropped_before_fanout;
+      }
+      p99[cfg].push_back(pct(us, 0.99));
+      p50[cfg].push_back(pct(us, 0.5));
+    }
+  }
+  const char* names[kConfigs] = {"no sink", "null sink (records encoded)", "stream server, no subscriber",
+                                 "stream server, 8 subscribers"};
+  std::printf("decision latency (Controller::step at 1 kHz), median over %d rounds of %.1f s:\n", rounds, round_s);
+  for (int c = 0; c < kConfigs; ++c) std::printf("  %-32s p50 %7.2f us   p99 %7.2f us\n", names[c], median(p50[c]), median(p99[c]));
+  std::printf("  p99 change, server + 8 subscribers vs no sink:   %+.1f %%\n", 100 * (median(p99[3]) / median(p99[0]) - 1));
+  std::printf("  p99 change, server + 8 subscribers vs null sink: %+.1f %%\n", 100 * (median(p99[3]) / median(p99[1]) - 1));
+  std::printf("  p99 change, server without subscribers vs null sink: %+.1f %% (the server's own cost on the controller thread)\n",
+              100 * (median(p99[2]) / median(p99[1]) - 1));
+  std::printf("  server: %llu records sent to subscribers, %llu lost\n", static_cast<unsigned long long>(sent),
+              static_cast<unsigned long long>(lost));
+
+  // Memory with a client that never reads: the queue stays at its bound, then the stall timeout
+  // disconnects the client (default options: 1 MiB queue, 3 s stall).
+  auto srv = hr::StreamServer::create(server_options(su), g_clock);
+  Mute mute((*srv)->port());
+  const double rss0 = rss_mib();
+  double rss_max = rss0;
+  std::uint64_t q_max = 0;
+  std::thread load([&] { run_controller(su, srv->get(), 8.0); });
+  for (int i = 0; i < 16; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    q_max = std::max(q_max, (*srv)->stats().queue_bytes);
+    rss_max = std::max(rss_max, rss_mib());
+  }
+  load.join();
+  const auto st = (*srv)->stats();
+  std::printf("client that never reads (8 s at 1 kHz): peak queue %.1f KiB (bound 1024 KiB + one 64 KiB write), "
+              "lost %llu records, disconnected for stalling: %llu, RSS %.1f -> max %.1f MiB\n",
+              static_cast<double>(st.peak_queue_bytes) / 1024, static_cast<unsigned long long>(st.records_lost),
+              static_cast<unsigned long long>(st.closed_stalled), rss0, rss_max);
+  return 0;
+}
+
+int soak(double seconds) {
+  Setup su = make_setup();
+  auto o = server_options(su);
+  o.write_stall_timeout_ns = static_cast<std::int64_t>((seconds + 60) * 1e9);  // keep the mute client all along
+  auto srv = hr::StreamServer::create(o, g_clock);
+  if (!srv.ok()) return std::fprintf(stderr, "server: %s\n", srv.status().message().c_str()), 1;
+  Readers readers((*srv)->port(), 7);
+  Mute mute((*srv)->port());
+  while ((*srv)->stats().clients < 8) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::atomic<bool> done{false};
+  std::vector<double> rss, qb;
+  std::thread sampler([&] {
+    while (!done) {
+      rss.push_back(rss_mib());
+      qb.push_back(static_cast<double>((*srv)->stats().queue_bytes) / 1024);
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  });
+  const auto us = run_controller(su, srv->get(), seconds);
+  done = true;
+  sampler.join();
+  const auto st = (*srv)->stats();
+  const std::size_t half = rss.size() / 2;
+  std::printf("soak %.0f s at 1 kHz, 7 readers + 1 never-reading client:\n", seconds);
+  std::printf("  step p50 %.2f us p99 %.2f us; samples in %llu; records sent %llu, lost %llu (the mute client), dropped before fan-out %llu\n",
+              pct(us, 0.5), pct(us, 0.99), static_cast<unsigned long long>(st.samples_in),
+              static_cast<unsigned long long>(st.records_sent), static_cast<unsigned long long>(st.records_lost),
+              static_cast<unsigned long long>(st.dropped_before_fanout));
+  std::printf("  RSS MiB: start %.1f, at half time %.1f, end %.1f, max %.1f\n", rss.front(), rss[half], rss.back(),
+              *std::max_element(rss.begin(), rss.end()));
+  std::printf("  queued KiB (all clients): max %.1f, peak seen by the server %.1f\n", *std::max_element(qb.begin(), qb.end()),
+              static_cast<double>(st.peak_queue_bytes) / 1024);
+  return 0;
+}
+
+// Cost of on_sample on the producer thread (the ring push), with a server draining it.
+void BM_ServerOnSample(benchmark::State& state) {
+  auto o = hr::StreamServerOptions();
+  o.log = [](std::string_view) {};
+  auto srv = hr::StreamServer::create(o, g_clock);
+  ht::Sample s{0, 1.0, 1, ht::SampleKind::kFreq};
+  for (auto _ : state) {
+    ++s.t_ns;
+    (*srv)->on_sample(s);
+  }
+}
+BENCHMARK(BM_ServerOnSample);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int rounds = 5;
+  double round_s = 2.0;
+  std::vector<char*> rest{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--soak=", 7) == 0) return soak(std::atof(argv[i] + 7));
+    if (std::strncmp(argv[i], "--rounds=", 9) == 0) rounds = std::max(1, std::atoi(argv[i] + 9));
+    else if (std::strncmp(argv[i], "--round-seconds=", 16) == 0) round_s = std::max(0.2, std::atof(argv[i] + 16));
+    else rest.push_back(argv[i]);
+  }
+  if (int rc = acceptance(rounds, round_s); rc != 0) return rc;
+  int n = static_cast<int>(rest.size());
+  benchmark::Initialize(&n, rest.data());
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}
