@@ -31,6 +31,9 @@ env::Metrics metrics_from_trace(const ReplayLoad& ld, const policies::PlatformDe
     prev = place;
   }
   size_t r = 0;
+  // QoS verdicts use the sensed trailing-window FPS of each period (the frame's fps is exactly
+  // the metrics definition), not the accumulator's estimate from evenly spaced completions.
+  std::int64_t qos_periods = 0, qos_violations = 0;
   for (const auto& fr : ld.frames) {
     const policies::TelemetryFrame& f = fr.frame;
     env::PeriodSample s;
@@ -60,9 +63,19 @@ env::Metrics metrics_from_trace(const ReplayLoad& ld, const policies::PlatformDe
     s.target_fps = f.target_fps;
     s.latency_bound_ms = f.max_latency_us_target / 1000.0;
     s.power_budget_mw = f.power_budget_mw;
-    acc.add(s);
+    const env::PeriodVerdict v = acc.add(s);
+    if (v.qos_counted) {
+      const double fps = f.fps_ok ? f.fps : v.fps;
+      const bool miss = (s.target_fps > 0 && fps < env::MetricsAccumulator::kFpsTolerance * s.target_fps) ||
+                        (s.latency_bound_ms > 0 && s.max_latency_ms > s.latency_bound_ms) ||
+                        (s.power_budget_mw > 0 && f.power_ok && f.power_mw > s.power_budget_mw);
+      ++qos_periods;
+      qos_violations += miss;
+    }
   }
-  return acc.result();
+  env::Metrics m = acc.result();
+  if (qos_periods > 0) m.qos_violation_pct = 100.0 * static_cast<double>(qos_violations) / static_cast<double>(qos_periods);
+  return m;
 }
 
 namespace {
