@@ -72,9 +72,10 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
     return Error(StatusCode::kInvalidArgument, "model '" + model.name + "': " + std::to_string(I.NB) + " blocks");
   for (int u = 0; u < I.U; ++u) I.host[static_cast<size_t>(u)] = env::default_host(platform, I.sim, u);
 
-  const std::string path = !options.costs_path.empty()
-                               ? options.costs_path
-                               : options.data_dir + "/env/platforms/" + platform.name + ".costs.json";
+  // A host profile carries its own (measured) costs: platform.costs_path is the profile itself.
+  const std::string path = !options.costs_path.empty()    ? options.costs_path
+                           : !platform.costs_path.empty() ? platform.costs_path
+                                                          : options.data_dir + "/env/platforms/" + platform.name + ".costs.json";
   std::ifstream in(path);
   if (!in)
     return Error(StatusCode::kNotFound, path + ": no fitted costs for platform '" + platform.name +

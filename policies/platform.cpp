@@ -8,6 +8,8 @@
 #include "policies/platform.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -15,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "policies/host_mapping.hpp"
 #include "policies/json_check.hpp"
 
 namespace hetsched::policies {
@@ -196,6 +199,59 @@ Status check_platform(const Ctx& c, const PlatformDesc& p) {
   return Status::Ok();
 }
 
+// Host profiles (docs/platforms.md, "Host profiles"): the units must be what the runtime
+// discovers (cpu units named cpu<first core>, letters by host_unit_letter in unit order) so
+// that a Config maps onto a runtime split; every block has a measured median on every unit.
+// The cost section (models/power/transfer_fit) is env::CostModel's and is checked there.
+Status check_host_profile(const Ctx& c, const json& j, PlatformDesc* p) {
+  if (auto it = j.find("analytic"); it != j.end() && !(it->is_boolean() && !it->get<bool>()))
+    return c.err("analytic", "a host profile is measured: must be false");
+  for (int i = 0; i < p->num_units(); ++i) {
+    const UnitDesc& u = p->units[static_cast<size_t>(i)];
+    const std::string f = "units[" + std::to_string(i) + "]";
+    if (u.kind != UnitKind::kCpu) return c.err(f + ".kind", "host profiles hold cpu units only");
+    if (u.letter != host_unit_letter(i))
+      return c.err(f + ".letter", std::string("'") + u.letter + "': host unit " + std::to_string(i) + " must be '" +
+                                      host_unit_letter(i) + "' (letters in unit order, policies/host_mapping.hpp)");
+    if (u.name != host_unit_name(u.cpu_ids.front()))
+      return c.err(f + ".name", "'" + u.name + "' must be " + host_unit_name(u.cpu_ids.front()) + " (cpu<first core>)");
+  }
+  std::string model;
+  HETSCHED_RETURN_IF_ERROR(get_string(c, j, "", "model", true, &model));
+  auto blocks = j.find("blocks");
+  if (blocks == j.end() || !blocks->is_array() || blocks->empty())
+    return c.err("blocks", "missing (non-empty array of measured blocks required)");
+  for (size_t b = 0; b < blocks->size(); ++b) {
+    const json& jb = (*blocks)[b];
+    const std::string f = "blocks[" + std::to_string(b) + "]";
+    HETSCHED_RETURN_IF_ERROR(check_keys(c, jb, f, {"index", "name", "latency_us"}));
+    if (!jb.contains("index") || !jb["index"].is_number_integer() || jb["index"].get<std::int64_t>() != static_cast<std::int64_t>(b))
+      return c.err(f + ".index", "must be " + std::to_string(b) + " (blocks in model order)");
+    auto lat = jb.find("latency_us");
+    if (lat == jb.end() || !lat->is_object()) return c.err(f + ".latency_us", "missing (object keyed by unit name)");
+    for (auto it = lat->begin(); it != lat->end(); ++it) {
+      const bool known = std::any_of(p->units.begin(), p->units.end(), [&](const UnitDesc& u) { return u.name == it.key(); });
+      if (!known) return c.err(f + ".latency_us." + it.key(), "unknown unit (not in units[])");
+    }
+    for (const UnitDesc& u : p->units) {
+      const std::string fu = f + ".latency_us." + u.name;
+      auto m = lat->find(u.name);
+      if (m == lat->end() || !m->is_object()) return c.err(fu, "missing (every block is measured on every unit)");
+      auto med = m->find("median");
+      if (med == m->end() || !med->is_number() || !std::isfinite(med->get<double>()) || med->get<double>() <= 0 ||
+          med->get<double>() > 1e9)
+        return c.err(fu + ".median", "must be a latency in (0, 1e9] us");
+    }
+  }
+  auto power = j.find("power");
+  if (power == j.end() || !power->is_object()) return c.err("power", "missing (object; {\"model\": \"none\", ...} without a power model)");
+  p->power_model = !(power->contains("model") && (*power)["model"] == "none");
+  if (!p->zones.empty()) return c.err("zones", "a host profile has no thermal model: leave zones empty");
+  p->profiled = true;
+  p->costs_path = p->source_path;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<PlatformDesc> load_platform(const std::string& path) {
@@ -208,9 +264,21 @@ Result<PlatformDesc> load_platform(const std::string& path) {
   } catch (const json::parse_error& e) {
     return Error(StatusCode::kCorrupt, path + ": invalid JSON: " + e.what());
   }
-  HETSCHED_RETURN_IF_ERROR(check_keys(c, j, "(top level)",
-                                      {"name", "soc", "description", "board_power_sensor", "units", "zones", "sim",
-                                       "sources", "thermal"}));
+  const bool profile = j.is_object() && j.contains("format");
+  if (profile && j["format"] != kHostProfileFormat)
+    return c.err("format", j["format"].dump() + " is not a known format (expected \"" + std::string(kHostProfileFormat) + "\")");
+  if (profile) {
+    // The profile's own sections plus env::CostModel's cost keys (docs/platforms.md, "Host profiles").
+    HETSCHED_RETURN_IF_ERROR(check_keys(c, j, "(top level)",
+                                        {"format", "generated_by", "name", "soc", "description", "analytic", "units",
+                                         "zones", "thermal", "model", "model_file", "warmup", "repetitions", "weights",
+                                         "freq_source", "blocks", "total_median_us", "handover", "power", "models",
+                                         "transfer_fit"}));
+  } else {
+    HETSCHED_RETURN_IF_ERROR(check_keys(c, j, "(top level)",
+                                        {"name", "soc", "description", "board_power_sensor", "units", "zones", "sim",
+                                         "sources", "thermal"}));
+  }
   PlatformDesc p;
   p.source_path = path;
   HETSCHED_RETURN_IF_ERROR(get_string(c, j, "", "name", true, &p.name));
@@ -236,17 +304,32 @@ Result<PlatformDesc> load_platform(const std::string& path) {
     }
   }
   HETSCHED_RETURN_IF_ERROR(check_platform(c, p));
+  if (profile) HETSCHED_RETURN_IF_ERROR(check_host_profile(c, j, &p));
   return p;
 }
 
+std::string default_host_profile_path(const std::string& data_dir) {
+  const char* env = std::getenv("HETSCHED_HOST_PROFILE");
+  if (env != nullptr && env[0] != '\0') return env;
+  return data_dir + "/build/host_profile.json";
+}
+
 Result<PlatformDesc> load_platform_by_name(const std::string& data_dir, const std::string& name) {
+  if (name == "host") {
+    const std::string path = default_host_profile_path(data_dir);
+    if (!std::filesystem::exists(path))
+      return Error(StatusCode::kNotFound, "platform 'host': no host profile at " + path +
+                                              " (run `hetsched profile --platform host --model M`, or set HETSCHED_HOST_PROFILE)");
+    return load_platform(path);
+  }
+  if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) return load_platform(name);
   const std::string path = data_dir + "/env/platforms/" + name + ".json";
   bool valid_name = !name.empty() && name.find('/') == std::string::npos && name.find('.') == std::string::npos;
   if (!valid_name || !std::filesystem::exists(path)) {
     std::string known;
     for (const auto& n : list_platforms(data_dir)) known += (known.empty() ? "" : ", ") + n;
     return Error(StatusCode::kNotFound, "platform '" + name + "' not found in " + data_dir +
-                                            "/env/platforms (known: " + known + ")");
+                                            "/env/platforms (known: " + known + "; also host or a PATH.json)");
   }
   return load_platform(path);
 }

@@ -3,7 +3,10 @@
 // zones and trips). Simulation-only parameters (power and thermal coefficients, transfer and
 // DVFS costs, fitted block costs) live in the same file under "sim" and are parsed by env/.
 //
-// File format: env/platforms/<name>.json, documented in docs/platforms.md.
+// File format: env/platforms/<name>.json, documented in docs/platforms.md. A host profile
+// (`hetsched profile` output, docs/platforms.md "Host profiles") is also a platform file: its
+// units are this machine's CPU units (letters A, B, ... in unit order, names cpu<N>; see
+// policies/host_mapping.hpp) and its costs are measured medians, not fitted or analytic.
 #pragma once
 
 #include <array>
@@ -59,6 +62,10 @@ struct PlatformDesc {
   std::vector<UnitDesc> units;  // at most kMaxUnits; CPU clusters first
   std::vector<ThermalZoneDesc> zones;
   std::string board_power_sensor;  // hwmon/INA name ("" = none)
+  // Host profiles only (defaults describe the shipped board files):
+  bool profiled = false;        // loaded from a host profile: block costs are measured medians ("analytic": false)
+  bool power_model = true;      // false: no power sensor or model; power and energy are unknown (report null, not 0)
+  std::string costs_path;       // where env::CostModel reads costs; "" = env/platforms/<name>.costs.json (a profile: itself)
 
   int num_units() const noexcept { return static_cast<int>(units.size()); }
   // Index of the unit with this letter, or -1.
@@ -67,8 +74,14 @@ struct PlatformDesc {
 
 // Parses and validates a platform file. Errors name file and field (e.g. "units[2].opps[3].freq_khz").
 Result<PlatformDesc> load_platform(const std::string& path);
-// Finds <data_dir>/env/platforms/<name>.json.
+// Resolves the --platform value every subcommand accepts:
+//   "<name>"         <data_dir>/env/platforms/<name>.json (rockpi_n10, khadas_vim3, rk3588)
+//   "host"           this machine's profile: default_host_profile_path(data_dir)
+//   "PATH.json"      any platform file or host profile (a value ending in ".json" is a path)
 Result<PlatformDesc> load_platform_by_name(const std::string& data_dir, const std::string& name);
+// $HETSCHED_HOST_PROFILE if set and non-empty, else <data_dir>/build/host_profile.json (where
+// `hetsched profile` writes without --out).
+std::string default_host_profile_path(const std::string& data_dir);
 std::vector<std::string> list_platforms(const std::string& data_dir);
 
 }  // namespace hetsched::policies
