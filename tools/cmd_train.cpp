@@ -21,6 +21,7 @@
 #include "env/rl_env.hpp"
 #include "tools/args.hpp"
 #include "tools/commands.hpp"
+#include "tools/train_from.hpp"
 
 namespace hetsched::tools {
 namespace {
@@ -61,6 +62,8 @@ env::Scenario randomise(const env::Scenario& base, Rng& rng) {
 }
 
 int cmd_train(const std::vector<std::string>& argv) {
+  for (const auto& w : argv)  // online learning from a device's stream (tools/train_from.hpp)
+    if (w == "--from" || w.rfind("--from=", 0) == 0) return train_from(argv);
   const CommandSpec spec{
       "hetsched train --platform P --model M [--scenarios DIR|FILES ...] --out POLICY --seed N [--minutes T] [--steps N]",
       "train the placement/split/DVFS agent in the simulator and write a policy file",
