@@ -91,3 +91,31 @@ TEST(SimCli, ErrorsExitOneForMissingThingsAndTwoForBadFlags) {
 }
 
 }  // namespace
+
+TEST(SimCli, RecordWritesAReplayableTraceWithTheRunIdentity) {
+  const std::string t = tmp("rec.trace");
+  const SimRun r = sim(kBoard + " " + kSteady + " --policy heuristic --seconds 3 --record '" + t + "' --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["policy"], "heuristic");
+  const auto info = hetsched::testing_cli::run_cli("sim_cli", "trace info '" + t + "'");
+  ASSERT_EQ(info.code, 0) << info.err;
+  for (const char* want : {"mode=sim", "policy=heuristic", "policy_checksum=0000000000000000", "initial_config=", "safe_config=",
+                           "period_ns=100000000", "\"name\":\"steady\"", "decisions:  30", "integrity:  clean"})
+    EXPECT_NE(info.out.find(want), std::string::npos) << want << "\n" << info.out;
+  const auto rep = hetsched::testing_cli::run_cli("sim_cli", "replay '" + t + "'");
+  EXPECT_EQ(rep.code, 0) << rep.out << rep.err;
+  // --seconds bounds the run; bad values and unwritable paths are errors.
+  EXPECT_EQ(sim(kBoard + " " + kSteady + " --policy heuristic --seconds 0").code, 2);
+  EXPECT_EQ(sim(kBoard + " " + kSteady + " --policy heuristic --seconds 0.01").code, 2);  // shorter than a period
+  const SimRun bad = sim(kBoard + " " + kSteady + " --policy heuristic --seconds 1 --record /nonexistent/dir/x.trace");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("/nonexistent/dir/x.trace"), std::string::npos) << bad.err;
+}
+
+TEST(SimCli, EveryControllerKindRuns) {
+  for (const char* p : {"trained", "heuristic", "static-best", "governor:schedutil"}) {
+    const SimRun r = sim(kBoard + " " + kSteady + " --policy " + p + " --seconds 2 --json");
+    ASSERT_EQ(r.code, 0) << p << ": " << r.err;
+    EXPECT_GT(nlohmann::json::parse(r.out)["frames"].get<int>(), 0) << p;
+  }
+}

@@ -198,4 +198,79 @@ TEST(TraceCli, RuntimeErrorsExit1WithOneLine) {
   EXPECT_NE(unwritable.err.find("cannot create"), std::string::npos) << unwritable.err;
 }
 
+// A small ARM-CO-UP-shaped measurement (the real ones are in ../shared/calibration/armcoup/*/raw/).
+void write_armcoup(const std::string& dir, const std::string& tag, const std::string& power, const std::string& order) {
+  std::ofstream(dir + "/power_" + tag + ".csv") << power;
+  std::ofstream(dir + "/time_" + tag + ".txt") << "Threads : 2\nOrder is : " << order
+                                               << "\nGPU host is: B\nNPU host is: L\nPhoto_index:0\tFrame Index:0\n"
+                                                  "Layer Number: 0 \t time: 15.9687\nAVG Latency: 228.447\n";
+}
+
+TEST(TraceCli, ImportArmcoupPowerAndLogBecomeATrace) {
+  const std::string dir = tmp("armcoup");
+  std::system(("mkdir -p '" + dir + "'").c_str());
+  write_armcoup(dir, "MobileV1_BBNN", "1,4487,3000.00\n1,4489,5380.00\n0,4490,4710.50\n0,4491,4720\n1,4493,5000\n", "BBNN");
+  const std::string out = tmp("imp.trace");
+  CliRun r = hs("trace import-armcoup '" + dir + "/power_MobileV1_BBNN.csv' '" + dir + "/time_MobileV1_BBNN.txt' --out '" + out + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("imported 5 power samples, 3 GPIO edges, 3 log events"), std::string::npos) << r.out;
+  CliRun info = hs("trace info '" + out + "'");
+  ASSERT_EQ(info.code, 0) << info.err;
+  EXPECT_EQ(count_in_summary(info.out, "board_power_mw"), 5);
+  EXPECT_NE(info.out.find("mode=import"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("source_power=" + dir + "/power_MobileV1_BBNN.csv"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("model:      mobilenet_v1"), std::string::npos) << info.out;
+  CliRun dump = hs("trace dump '" + out + "' --kind board_power_mw");
+  ASSERT_EQ(dump.code, 0);
+  EXPECT_NE(dump.out.find("4490000000,board_power_mw,board,4710.5"), std::string::npos) << dump.out;
+  CliRun ev = hs("trace dump '" + out + "' --kind event");
+  EXPECT_NE(ev.out.find("\"BBNN:BL\""), std::string::npos) << ev.out;
+  EXPECT_NE(ev.out.find("gpio 0"), std::string::npos);
+  EXPECT_NE(ev.out.find("time_MobileV1_BBNN.txt:7"), std::string::npos) << ev.out;  // AVG Latency line
+  CliRun rep = hs("replay '" + out + "'");
+  EXPECT_EQ(rep.code, 1);
+  EXPECT_NE(rep.err.find("no decisions to replay"), std::string::npos) << rep.err;
+
+  // Bad input names the file and line; nothing is left behind.
+  const std::string bad = tmp("bad.trace");
+  write_armcoup(dir, "MobileV1_BB", "1,10,100\n1,9,100\n", "BB");
+  r = hs("trace import-armcoup '" + dir + "/power_MobileV1_BB.csv' '" + dir + "/time_MobileV1_BB.txt' --out '" + bad + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("power_MobileV1_BB.csv:2: time goes backwards"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::ifstream(bad).good());
+  for (const std::string& power : {"2,10,100\n", "1,abc,100\n", "1,10\n", "1,10,-5\n", "1,10,100,7\n"}) {
+    write_armcoup(dir, "MobileV1_BB", "1,1,1\n" + power, "BB");
+    r = hs("trace import-armcoup '" + dir + "/power_MobileV1_BB.csv' '" + dir + "/time_MobileV1_BB.txt' --out '" + bad + "'");
+    EXPECT_EQ(r.code, 1) << power;
+    EXPECT_NE(r.err.find("power_MobileV1_BB.csv:2:"), std::string::npos) << r.err;
+  }
+  // Power file and log of different runs.
+  r = hs("trace import-armcoup '" + dir + "/power_MobileV1_BBNN.csv' '" + dir + "/time_MobileV1_BB.txt' --out '" + bad + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("different runs"), std::string::npos) << r.err;
+  write_armcoup(dir, "MobileV1_GG", "1,1,1\n", "BB");  // the tag says GG, the log says BB
+  r = hs("trace import-armcoup '" + dir + "/power_MobileV1_GG.csv' '" + dir + "/time_MobileV1_GG.txt' --out '" + bad + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("time_MobileV1_GG.txt:2: order 'BB' does not match"), std::string::npos) << r.err;
+  std::ofstream(dir + "/console.log") << "hello\n";  // no run tag: only its content is checked
+  r = hs("trace import-armcoup '" + dir + "/power_MobileV1_BB.csv' '" + dir + "/console.log' --out '" + bad + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not an ARM-CO-UP time log"), std::string::npos) << r.err;
+  EXPECT_EQ(hs("trace import-armcoup '" + dir + "/power_MobileV1_BB.csv'").code, 2);
+  EXPECT_EQ(hs("trace import-armcoup a b").code, 2);  // no --out
+}
+
+TEST(TraceCli, ImportArmcoupRealMeasurementWhenAvailable) {
+  const std::string raw = std::string(HETSCHED_SOURCE_DIR) + "/../shared/calibration/armcoup/rockpi_n10/raw";
+  if (!std::ifstream(raw + "/power_MobileV1_BBBBBBBBBBBBBB.csv").good()) GTEST_SKIP() << "no calibration data at " << raw;
+  const std::string out = tmp("real.trace");
+  CliRun r = hs("trace import-armcoup '" + raw + "/power_MobileV1_BBBBBBBBBBBBBB.csv' '" + raw +
+                "/time_MobileV1_BBBBBBBBBBBBBB.txt' --out '" + out + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  CliRun info = hs("trace info '" + out + "'");
+  EXPECT_EQ(count_in_summary(info.out, "board_power_mw"), 87379);  // one sample per line of the file
+  EXPECT_NE(info.out.find("platform:   rockpi_n10"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("integrity:  clean"), std::string::npos);
+}
+
 }  // namespace
