@@ -24,6 +24,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -223,8 +224,14 @@ int acceptance(int rounds, double round_s) {
   constexpr int kConfigs = 4;
   std::vector<double> p99[kConfigs], p50[kConfigs];
   std::uint64_t sent = 0, lost = 0;
+  // Configurations run in a shuffled order each round: on a shared machine the load drifts, and a
+  // fixed order would charge the drift to whichever configuration always runs last.
+  std::mt19937 order_rng(7);
+  int order[kConfigs] = {0, 1, 2, 3};
   for (int r = 0; r < rounds; ++r) {
-    for (int cfg = 0; cfg < kConfigs; ++cfg) {
+    std::shuffle(order, order + kConfigs, order_rng);
+    for (int oi = 0; oi < kConfigs; ++oi) {
+      const int cfg = order[oi];
       std::vector<double> us;
       if (cfg == 0) us = run_controller(su, nullptr, round_s);
       else if (cfg == 1) {
@@ -327,6 +334,40 @@ void BM_ServerOnSample(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ServerOnSample);
+
+// What one 1 kHz period costs the controller thread in publishing alone: 27 samples (the frame
+// codec's count for rockpi_n10), one event and one decision (93 floats), into a null sink or the
+// server (8 reading subscribers when range(0) == 1, none when 0 and the sink is the server).
+void BM_PublishPeriod(benchmark::State& state) {
+  NullSink null;
+  std::unique_ptr<hr::StreamServer> srv;
+  std::unique_ptr<Readers> readers;
+  ht::RecordSink* sink = &null;
+  if (state.range(0) >= 1) {
+    auto o = hr::StreamServerOptions();
+    o.log = [](std::string_view) {};
+    srv = std::move(hr::StreamServer::create(o, g_clock).value());
+    sink = srv.get();
+    if (state.range(0) == 2) {
+      readers = std::make_unique<Readers>(srv->port(), 8);
+      while (srv->stats().clients < 8) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  ht::Sample s{0, 1.0, 1, ht::SampleKind::kFreq};
+  ht::Event e{0, ht::EventKind::kNote, 0, std::string(160, 'x')};
+  ht::Decision d{0, 3, std::vector<float>(93, 0.5f), "NNNNNNNNNNNNG:BB:0,6,0"};
+  for (auto _ : state) {
+    for (int i = 0; i < 27; ++i) ++s.t_ns, sink->on_sample(s);
+    ++e.t_ns, sink->on_event(e);
+    ++d.t_ns, sink->on_decision(d);
+    // Paced like the controller (1 kHz) so the io thread and the readers run in between.
+    state.PauseTiming();
+    std::this_thread::sleep_for(std::chrono::microseconds(1000));
+    state.ResumeTiming();
+  }
+  state.SetLabel(state.range(0) == 0 ? "null sink" : state.range(0) == 1 ? "server, no subscriber" : "server, 8 subscribers");
+}
+BENCHMARK(BM_PublishPeriod)->Arg(0)->Arg(1)->Arg(2)->Iterations(3000)->Repetitions(3)->ReportAggregatesOnly(true);
 
 }  // namespace
 

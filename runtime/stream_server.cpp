@@ -97,6 +97,8 @@ struct StreamServer::Impl {
   std::vector<Rec> front, back;
   std::size_t n_front = 0, n_back = 0;
   std::uint64_t pending_dropped = 0, pending_dropped_seen = 0;
+  // The sanity window lives on the io thread (filled from the drained decisions), so the
+  // controller copies each observation once, into its slot.
   std::vector<std::vector<float>> window;  // ring of sanity_window slots, reused
   std::size_t window_n = 0;                // observations written so far
 
@@ -217,12 +219,10 @@ struct StreamServer::Impl {
 
   telemetry::PushResultFrame push(const std::string& bytes) {
     telemetry::PushResultFrame r;
+    tick();  // the decisions published before this push belong to the window
     std::vector<std::vector<float>> win;
-    {
-      std::lock_guard<std::mutex> lk(mu);
-      const std::size_t n = std::min(window_n, window.size());
-      for (std::size_t i = 0; i < n; ++i) win.push_back(window[(window_n - n + i) % window.size()]);
-    }
+    const std::size_t n = std::min(window_n, window.size());
+    for (std::size_t i = 0; i < n; ++i) win.push_back(window[(window_n - n + i) % window.size()]);
     auto fail = [&](const std::string& why) {
       push_bad.fetch_add(1);
       r.message = "rejected: " + why;
@@ -314,7 +314,8 @@ struct StreamServer::Impl {
     return true;
   }
 
-  void tick(StreamServer& srv) {
+  void tick() {
+    StreamServer& srv = *owner;
     const std::int64_t now = clock->now_ns();
     // Lost before fan-out: ring overwrites and pending-list overflow since the last tick.
     std::uint64_t before = srv.ring_->dropped() - ring_dropped_seen;
@@ -330,6 +331,8 @@ struct StreamServer::Impl {
       before += pending_dropped - pending_dropped_seen;
       pending_dropped_seen = pending_dropped;
     }
+    for (std::size_t i = 0; i < n_back && !window.empty(); ++i)
+      if (back[i].is_decision && !back[i].d.observation.empty()) window[window_n++ % window.size()] = back[i].d.observation;
     if (before) dropped_before.fetch_add(before);
     for (auto it = clients.begin(); it != clients.end();) {
       ClientPtr c = *it++;  // close() removes c from the list
@@ -376,7 +379,7 @@ struct StreamServer::Impl {
     timer.expires_after(std::chrono::nanoseconds(o.flush_period_ns));
     timer.async_wait([this, &srv](boost::system::error_code ec) {
       if (ec || stopped) return;
-      tick(srv);
+      tick();
       arm(srv);
     });
   }
@@ -409,6 +412,7 @@ Result<std::unique_ptr<StreamServer>> StreamServer::create(const StreamServerOpt
   Impl& m = *s->impl_;
   m.o = o;
   m.clock = &clock;
+  m.owner = s.get();
   m.front.resize(o.max_pending_records);
   m.back.resize(o.max_pending_records);
   m.window.resize(o.sanity_window);
@@ -442,8 +446,7 @@ void StreamServer::stop() noexcept {
 }
 
 void StreamServer::on_sample(const telemetry::Sample& s) noexcept {
-  samples_in_.fetch_add(1, std::memory_order_relaxed);
-  ring_->push(s);
+  ring_->push(s);  // drop-oldest: always stored; pushed() counts the calls (no extra atomic here)
 }
 
 void StreamServer::on_event(const telemetry::Event& e) noexcept {
@@ -462,7 +465,6 @@ void StreamServer::on_decision(const telemetry::Decision& d) noexcept {
   Impl& m = *impl_;
   std::lock_guard<std::mutex> lk(m.mu);
   try {
-    if (!d.observation.empty() && !m.window.empty()) m.window[m.window_n++ % m.window.size()] = d.observation;
     if (m.n_front >= m.front.size()) { ++m.pending_dropped; return; }
     Impl::Rec& r = m.front[m.n_front];
     r.is_decision = true;
@@ -491,7 +493,7 @@ StreamServerStats StreamServer::stats() const noexcept {
   st.closed_oversized = m.closed_oversized.load();
   st.closed_token = m.closed_token.load();
   st.closed_stalled = m.closed_stalled.load();
-  st.samples_in = samples_in_.load(std::memory_order_relaxed);
+  st.samples_in = ring_->pushed();
   st.dropped_before_fanout = m.dropped_before.load();
   st.records_sent = m.sent.load();
   st.records_lost = m.lost.load();

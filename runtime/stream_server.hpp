@@ -125,7 +125,6 @@ class StreamServer final : public telemetry::RecordSink {
  private:
   StreamServer() = default;
   std::unique_ptr<telemetry::SpscRing<telemetry::Sample>> ring_;
-  std::atomic<std::uint64_t> samples_in_{0};
   std::unique_ptr<Impl> impl_;
 };
 
