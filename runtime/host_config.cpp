@@ -15,6 +15,9 @@ policies::PlatformDesc default_host_desc(const std::vector<std::string>& unit_na
     d.kind = policies::UnitKind::kCpu;
     d.cores = u < cpu_ids.size() ? std::max<int>(1, static_cast<int>(cpu_ids[u].size())) : 1;
     if (u < cpu_ids.size()) d.cpu_ids = cpu_ids[u];
+    // One nominal OPP: platform files require one per CPU unit, and a host profile has exactly
+    // one (its measured frequency); without cpufreq only the index (0) matters.
+    d.opps.push_back({1'000'000, 1'000'000});
     p.units.push_back(d);
   }
   return p;

@@ -2,7 +2,7 @@
 // letter per block), the host pipeline runs a PipelinePlan. A host PlatformDesc (a `hetsched
 // profile` loaded as platform "host", or default_host_desc()) has one CPU unit per pipeline
 // unit, in the same order, so platform unit u <-> pipeline unit u; consecutive blocks with the
-// same letter form one stage. Host units have no DVFS here (freq_idx -1) and no GPU/NPU, so the
+// same letter form one stage. Host units have one OPP (freq_idx = top) and no GPU/NPU, so the
 // hosts fields are the first unit's letter.
 #pragma once
 
@@ -17,7 +17,8 @@
 namespace hetsched::runtime {
 
 // A platform for host units when no profile is given: unit u is a CPU unit with letter 'A'+u
-// ('A', 'B', ... ; hosts "" ; no OPPs), named after the pipeline unit ("cpu0").
+// ('A', 'B', ... ; hosts "" ; one nominal 1 GHz OPP, as a host profile has one), named after
+// the pipeline unit ("cpu0"): the mapping of policies/host_mapping.hpp.
 policies::PlatformDesc default_host_desc(const std::vector<std::string>& unit_names,
                                          const std::vector<std::vector<int>>& cpu_ids);
 

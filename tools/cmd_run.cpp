@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -265,7 +266,9 @@ int run_host(Args& a, double seconds) {
     if (mode == "fixed") return fail(kExitUsage, "run: --policy applies to --mode adaptive");
     o.policy_file = policy;
     // The host profile the policy was trained on (its letters and zones define the schema).
+    // Default: `hetsched profile`'s output if it exists, else the default host mapping.
     o.platform_file = a.get("profile", policies::default_host_profile_path(data_dir()));
+    if (!a.has("profile") && !std::filesystem::exists(o.platform_file)) o.platform_file.clear();
   } else if (a.has("profile")) {
     o.platform_file = a.get("profile");
   }
@@ -305,7 +308,11 @@ int run_host(Args& a, double seconds) {
   o.sink = out.sink();
   o.frame_codec = out.codec.get();
   auto rt = Runtime::create(*platform, model, data_dir(), o);
-  if (!rt.ok()) return fail(rt.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitRuntime, "run: " + rt.status().message());
+  if (!rt.ok()) {
+    // A malformed --split is a usage error; a refused policy/profile file or a missing model is a runtime error.
+    const bool usage = rt.status().code() == StatusCode::kInvalidArgument && rt.status().message().rfind("RuntimeOptions.split", 0) == 0;
+    return fail(usage ? kExitUsage : kExitRuntime, "run: " + rt.status().message());
+  }
   *rt_slot = std::move(rt.value());
   Runtime& R = **rt_slot;
   out.controller = [&R] { return R.controller(); };
