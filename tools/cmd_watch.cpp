@@ -88,12 +88,15 @@ void absorb(View& v, Frame& f) {
   }
 }
 
-// One row per source of a kind: "name value" pairs with a unit conversion.
+bool is_target(const std::string& name) { return name.size() >= 7 && name.compare(name.size() - 7, 7, ".target") == 0; }
+
+// One row per source of a kind: "name value" pairs with a unit conversion. Targets (sources
+// "*.target" of the frame records) are shown on the FPS / targets lines instead.
 std::string row(const View& v, SampleKind k, double scale, const char* fmt) {
   std::string out;
   char b[64];
   for (const auto& [key, l] : v.last) {
-    if (key.first != static_cast<int>(k)) continue;
+    if (key.first != static_cast<int>(k) || is_target(src(v, key.second))) continue;
     std::snprintf(b, sizeof b, fmt, l.value * scale);
     out += "  " + src(v, key.second) + " " + b;
   }
@@ -109,14 +112,24 @@ std::string render(const View& v, const std::string& where) {
                 static_cast<unsigned long long>(v.lost));
   o << b;
   // FPS against the target: the headline number of the scheduler.
-  double fps = NAN;
-  for (const auto& [key, l] : v.last)
-    if (key.first == static_cast<int>(SampleKind::kFps)) fps = l.value;
-  if (v.hello.target_fps > 0 && std::isfinite(fps))
-    std::snprintf(b, sizeof b, "FPS            %.1f / target %.1f (%.0f %%)\n", fps, v.hello.target_fps, 100 * fps / v.hello.target_fps);
+  // The delivered FPS is the non-target kFps source; the target is the run's (hello) or, when the
+  // run streams frame records, the latest "*.target" FPS sample (targets may change mid-run).
+  double fps = NAN, target = v.hello.target_fps, lat_bound = 0, budget = 0;
+  for (const auto& [key, l] : v.last) {
+    const bool tgt = is_target(src(v, key.second));
+    if (key.first == static_cast<int>(SampleKind::kFps)) (tgt ? target : fps) = (tgt && l.value <= 0) ? target : l.value;
+    if (tgt && key.first == static_cast<int>(SampleKind::kFrameLatency)) lat_bound = l.value;
+    if (tgt && key.first == static_cast<int>(SampleKind::kBoardPower)) budget = l.value;
+  }
+  if (target > 0 && std::isfinite(fps))
+    std::snprintf(b, sizeof b, "FPS            %.1f / target %.1f (%.0f %%)\n", fps, target, 100 * fps / target);
   else if (std::isfinite(fps)) std::snprintf(b, sizeof b, "FPS            %.1f (no target)\n", fps);
   else std::snprintf(b, sizeof b, "FPS            -\n");
   o << b;
+  char lb[32] = "none", pb[32] = "none";
+  if (lat_bound > 0) std::snprintf(lb, sizeof lb, "%.1f ms", lat_bound / 1000);
+  if (budget > 0) std::snprintf(pb, sizeof pb, "%.0f mW", budget);
+  o << "targets        latency bound " << lb << ", power budget " << pb << "\n";
   o << "frame ms     " << row(v, SampleKind::kFrameLatency, 1e-3, "%.2f") << "\n";
   o << "stage ms     " << row(v, SampleKind::kStageLatency, 1e-3, "%.2f") << "\n";
   o << "queue        " << row(v, SampleKind::kQueueDepth, 1, "%.0f") << "\n";
