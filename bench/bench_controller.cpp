@@ -78,7 +78,7 @@ void BM_ControllerBalance(benchmark::State& state) {
   t.s.current = t.desc.units.empty() ? policies::Config{} : runtime::config_from_plan(runtime::PipelinePlan{}, t.desc);
   t.s.current.num_blocks = 28;
   for (int b = 0; b < 28; ++b) t.s.current.unit[static_cast<size_t>(b)] = b < 14 ? 'A' : 'B';
-  auto c = runtime::Controller::create({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000}, clock, t,
+  auto c = runtime::Controller::create({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000, .guard = {}}, clock, t,
                                        std::make_unique<runtime::BalanceController>(t.desc, runtime::BalanceOptions{}), t.s.current)
                .value();
   int i = 0;
@@ -119,7 +119,7 @@ void BM_ControllerAgent(benchmark::State& state) {
   telemetry::SourceTable sources;
   auto codec = policies::FrameCodec::create(t.desc.num_units(), static_cast<int>(t.desc.zones.size()), &sources);
   CountSink sink;
-  runtime::ControllerOptions o{.period_ns = 100'000'000, .rate_limit_ns = 20'000'000};
+  runtime::ControllerOptions o{.period_ns = 100'000'000, .rate_limit_ns = 20'000'000, .guard = {}};
   if (state.range(0) == 1) {
     o.sink = &sink;
     o.frame_codec = &codec.value();

@@ -15,6 +15,7 @@
 #include "runtime/executor.hpp"
 #include "runtime/host_units.hpp"
 #include "runtime/linux_platform.hpp"
+#include "runtime/online_learning.hpp"
 #include "runtime/pipeline.hpp"
 
 namespace hetsched {
@@ -42,6 +43,7 @@ struct Runtime::Impl final : runtime::ControlTarget {
   policies::PlatformDesc desc;   // host units as a platform (letters): what Configs refer to
   policies::ModelDesc mdesc;     // what Configs are validated against (blocks)
   std::unique_ptr<runtime::Controller> ctl;
+  std::unique_ptr<runtime::OnlineLearning> online;  // stopped before ctl is destroyed (stop())
   std::thread ctl_thread;
   std::atomic<bool> ctl_stop{false};
   std::atomic<std::uint64_t> submitted{0}, misses{0};
@@ -369,11 +371,21 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimePlatform& platform
       if (options.policy_file.empty()) {
         policy = std::make_unique<runtime::BalanceController>(impl->desc, runtime::BalanceOptions{.min_gain = options.min_gain});
         impl->policy_name = "balance";
-      } else {
+      } else if (!options.online_learning) {
         auto a = runtime::load_agent_policy(options.policy_file, impl->desc, impl->mdesc, data_dir);
         if (!a.ok()) return Error(a.status().code(), "RuntimeOptions.policy_file: " + a.status().message());
         policy = std::move(a->controller);
         impl->policy_name = a->name;
+      } else {
+        auto f = policies::read_policy_file(options.policy_file);
+        if (!f.ok()) return Error(f.status().code(), "RuntimeOptions.policy_file: " + f.status().message());
+        runtime::OnlineLearningOptions lo;
+        lo.publish_every_updates = options.online_publish_every_updates;
+        auto ol = runtime::OnlineLearning::create(*f, options.policy_file, impl->desc, impl->mdesc, data_dir, lo);
+        if (!ol.ok()) return Error(ol.status().code(), "RuntimeOptions.policy_file (online learning): " + ol.status().message());
+        impl->online = std::move(ol.value());
+        policy = impl->online->take_controller();
+        impl->policy_name = std::string(policy->name());
       }
       impl->obs_prev_t = impl->clock->now_ns();
       impl->obs_prev_done = impl->pipe->frames_done();
@@ -381,6 +393,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimePlatform& platform
       auto c = runtime::Controller::create(co, *impl->clock, *impl, std::move(policy), runtime::config_from_plan(safe, impl->desc));
       if (!c.ok()) return c.status();
       impl->ctl = std::move(c.value());
+      if (impl->online) impl->online->start(*impl->ctl);
       if (options.controller_thread) impl->ctl_thread = std::thread([raw] { raw->ctl->run(raw->ctl_stop); });
     }
     impl->prev_t = impl->clock->now_ns();
@@ -461,7 +474,9 @@ RuntimeTelemetry Runtime::telemetry() {
     t.decisions = s.decisions;
     t.guard_overrides = s.guard_overrides;
     t.last_guard = runtime::to_string(s.last_guard);
-    t.policy = m.policy_name;
+    t.policy = m.policy_name;  // the policy at start; policy_swaps counts the ones swapped in since
+    t.policy_swaps = s.policy_swaps;
+    if (m.online) t.online_updates = m.online->stats().updates;
   } else {
     t.last_guard = "none";
   }
@@ -494,6 +509,7 @@ Status Runtime::stop() noexcept {
   m.stopped = true;
   m.ctl_stop.store(true);
   if (m.ctl_thread.joinable()) m.ctl_thread.join();
+  if (m.online) m.online->stop();
   {
     std::lock_guard<std::mutex> lock(m.qm);
     m.q_closing = true;

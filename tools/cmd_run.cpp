@@ -269,9 +269,11 @@ int run_host(Args& a, double seconds) {
     // Default: `hetsched profile`'s output if it exists, else the default host mapping.
     o.platform_file = a.get("profile", policies::default_host_profile_path(data_dir()));
     if (!a.has("profile") && !std::filesystem::exists(o.platform_file)) o.platform_file.clear();
+    o.online_learning = a.has("online");
   } else if (a.has("profile")) {
     o.platform_file = a.get("profile");
   }
+  if (a.has("online") && o.policy_file.empty()) return fail(kExitUsage, "run: --online needs --policy FILE");
   std::vector<std::int64_t> lat_us;
   lat_us.reserve(1 << 16);
   o.on_result = [&](const RuntimeResult& r) {
@@ -400,6 +402,8 @@ int run_host(Args& a, double seconds) {
     j["policy"] = t.policy;
     j["decisions"] = t.decisions;
     j["guard_overrides"] = t.guard_overrides;
+    j["policy_swaps"] = t.policy_swaps;
+    j["online_updates"] = t.online_updates;
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("summary: host %s %s, %.1f s: %llu frames, %.2f fps (peak 0.5 s window %.2f), latency p50 %.1f ms p99 %.1f ms, "
@@ -429,6 +433,7 @@ int cmd_run(const std::vector<std::string>& argv) {
        {"split", "UNIT:N,...", "host: fixed/initial split, e.g. cpu0:20,cpu1:8 (default: balanced on calibration)"},
        {"deadline-ms", "MS", "host: per-frame latency target; misses count as QoS violations (default none)"},
        {"profile", "PROFILE.json", "host: the host profile a --policy file was trained on (default: hetsched profile's output)"},
+       {"online", "", "host: with --policy FILE, keep learning on the run and hot-swap the improved policy"},
        {"json", "", "print the metrics as JSON (simulator metric keys)"},
        {"record", "TRACE", "write a trace: samples, decisions, configurations, events, run identity (docs/replay.md)"},
        {"listen", "ADDR:PORT", "stream telemetry and accept policy pushes (docs/streaming.md; loopback unless a token is set)"},
@@ -444,7 +449,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     return fail(kExitUsage, "run: --seconds must be in (0, 1e6]");
   if (a.has("token-file") && !a.has("listen")) return fail(kExitUsage, "run: --token-file needs --listen");
   if (!host) {
-    for (const char* f : {"stress", "mode", "split", "deadline-ms", "profile"})
+    for (const char* f : {"stress", "mode", "split", "deadline-ms", "profile", "online"})
       if (a.has(f)) return fail(kExitUsage, std::string("run: --") + f + " applies to --platform host only");
     return run_sim(a, *seconds);
   }

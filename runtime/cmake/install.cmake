@@ -1,11 +1,11 @@
-# Installation of the embeddable runtime (issue 5): headers, the runtime library and the two it
-# needs (policies, telemetry), and a CMake package so `find_package(hetsched)` works:
+# Installation of the embeddable runtime (issue 5): headers, the runtime library and the three it
+# needs (agent for online learning, policies, telemetry), and a CMake package so `find_package(hetsched)` works:
 #   find_package(hetsched REQUIRED)
 #   target_link_libraries(app PRIVATE hetsched::hetsched_runtime)
 # Included from the top-level CMakeLists.txt; examples/ builds against the installed package.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS hetsched_runtime hetsched_policies hetsched_telemetry EXPORT hetschedTargets
+install(TARGETS hetsched_runtime hetsched_agent hetsched_policies hetsched_telemetry EXPORT hetschedTargets
   ARCHIVE DESTINATION lib LIBRARY DESTINATION lib INCLUDES DESTINATION include)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/runtime/include/hetsched DESTINATION include)
 # The public headers include these two by their in-tree path.

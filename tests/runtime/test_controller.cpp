@@ -108,7 +108,7 @@ struct ControllerTest : ::testing::Test {
 };
 
 TEST_F(ControllerTest, DecidesOncePerPeriodAndRebalancesWhenAUnitSlows) {
-  auto c = make({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000}, balance());
+  auto c = make({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000, .guard = {}}, balance());
   ASSERT_TRUE(c);
   EXPECT_FALSE(c->step());  // not due yet
   clock.advance_ns(100'000'000);
@@ -141,7 +141,7 @@ TEST_F(ControllerTest, DecidesOncePerPeriodAndRebalancesWhenAUnitSlows) {
 }
 
 TEST_F(ControllerTest, UrgentRequestHonoursTheRateLimit) {
-  auto c = make({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000}, balance());
+  auto c = make({.period_ns = 100'000'000, .rate_limit_ns = 20'000'000, .guard = {}}, balance());
   clock.advance_ns(100'000'000);
   ASSERT_TRUE(c->step());
   c->notify_limits_changed();
@@ -154,7 +154,7 @@ TEST_F(ControllerTest, UrgentRequestHonoursTheRateLimit) {
 
 TEST_F(ControllerTest, TargetLimitsChangedWakesTheRealTimeLoop) {
   RealClock real;
-  auto c = Controller::create({.period_ns = 10'000'000'000, .rate_limit_ns = 1'000'000}, real, t, balance(), safe);
+  auto c = Controller::create({.period_ns = 10'000'000'000, .rate_limit_ns = 1'000'000, .guard = {}}, real, t, balance(), safe);
   ASSERT_TRUE(c.ok());
   t.limits = true;  // the loop must decide long before the 10 s period
   std::atomic<bool> stop{false};
@@ -166,7 +166,7 @@ TEST_F(ControllerTest, TargetLimitsChangedWakesTheRealTimeLoop) {
 }
 
 TEST_F(ControllerTest, GuardForcesSafeConfigOnDeadlineBurstAndHoldsIt) {
-  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0};
+  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0, .guard = {}};
   o.guard.miss_burst = 3;
   o.guard.hold_periods = 2;
   t.s.current = cfg(t, "AAAAAAAABBBB");  // the balancer would move back to even
@@ -191,7 +191,7 @@ TEST_F(ControllerTest, GuardForcesSafeConfigOnDeadlineBurstAndHoldsIt) {
 }
 
 TEST_F(ControllerTest, GuardOnThermalTripWithHysteresisInvalidOutputAndSensorLoss) {
-  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0};
+  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0, .guard = {}};
   o.guard.hold_periods = 0;
   auto c = make(o, std::make_unique<Scripted>(even));
   auto tick = [&] { clock.advance_ns(100); ASSERT_TRUE(c->step()); };
@@ -222,13 +222,13 @@ TEST_F(ControllerTest, GuardOnThermalTripWithHysteresisInvalidOutputAndSensorLos
 
 TEST_F(ControllerTest, InvalidPolicyOutputOfflineUnitAndRefusedActuationAreSurvived) {
   policies::Config bad = cfg(t, "AAAAAAZZZZZZ");  // Z is not a unit
-  auto c = make({.period_ns = 100, .rate_limit_ns = 0}, std::make_unique<Scripted>(bad));
+  auto c = make({.period_ns = 100, .rate_limit_ns = 0, .guard = {}}, std::make_unique<Scripted>(bad));
   clock.advance_ns(100);
   ASSERT_TRUE(c->step());
   EXPECT_EQ(c->stats().last_guard, GuardReason::kInvalidPolicy);
   EXPECT_EQ(t.s.current, safe);
 
-  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0};
+  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0, .guard = {}};
   o.guard.hold_periods = 0;
   t.s.current = even;
   auto c2 = make(o, std::make_unique<Scripted>(cfg(t, "BBBBBBBBBBBB")));
@@ -247,8 +247,8 @@ TEST_F(ControllerTest, InvalidPolicyOutputOfflineUnitAndRefusedActuationAreSurvi
 }
 
 TEST_F(ControllerTest, CreateRejectsBadOptionsSafeConfigAndMissingPolicy) {
-  EXPECT_FALSE(Controller::create({.period_ns = 0, .rate_limit_ns = 0}, clock, t, balance(), safe).ok());
-  EXPECT_FALSE(Controller::create({.period_ns = 10, .rate_limit_ns = 20}, clock, t, balance(), safe).ok());
+  EXPECT_FALSE(Controller::create({.period_ns = 0, .rate_limit_ns = 0, .guard = {}}, clock, t, balance(), safe).ok());
+  EXPECT_FALSE(Controller::create({.period_ns = 10, .rate_limit_ns = 20, .guard = {}}, clock, t, balance(), safe).ok());
   EXPECT_FALSE(Controller::create({}, clock, t, nullptr, safe).ok());
   EXPECT_NE(Controller::create({}, clock, t, balance(), cfg(t, "AAAA")).status().message().find("safe configuration"),
             std::string::npos);
@@ -259,7 +259,7 @@ TEST_F(ControllerTest, CreateRejectsBadOptionsSafeConfigAndMissingPolicy) {
 TEST_F(ControllerTest, ProposedPolicyIsAdoptedAtTheNextDecisionAndRolledBack) {
   auto first = std::make_unique<Scripted>(even, "first");
   Scripted* p1 = first.get();
-  auto c = make({.period_ns = 100, .rate_limit_ns = 0}, std::move(first));
+  auto c = make({.period_ns = 100, .rate_limit_ns = 0, .guard = {}}, std::move(first));
   EXPECT_FALSE(c->rollback());  // nothing to roll back to
   auto second = std::make_unique<Scripted>(cfg(t, "AAAABBBBBBBB"), "second");
   Scripted* p2 = second.get();
@@ -287,7 +287,7 @@ TEST_F(ControllerTest, PublishesFrameDecisionAndConfigChangeRecords) {
   auto codec = policies::FrameCodec::create(2, 0, &sources);
   ASSERT_TRUE(codec.ok()) << codec.status().to_string();
   Sink sink;
-  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0};
+  ControllerOptions o{.period_ns = 100, .rate_limit_ns = 0, .guard = {}};
   o.sink = &sink;
   o.frame_codec = &codec.value();
   o.guard.hold_periods = 0;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "hetsched/runtime.hpp"
 #include "policies/action_space.hpp"
@@ -103,6 +104,46 @@ TEST(RuntimePolicy, HostPolicyFileDrivesThePipelineAndPublishesDecisions) {
     EXPECT_EQ(static_cast<int>(d.observation.size()), obs_size);
   }
   EXPECT_EQ(sink.d.back().text.substr(0, 28), order(24, 28));
+}
+
+// Online learning: the learner thread trains on the run's periods and hot-swaps its agent in
+// through the controller, while every frame is still delivered.
+TEST(RuntimePolicy, OnlineLearningUpdatesAndHotSwapsTheAgent) {
+  auto p = host_platform().value();
+  if (p.units.size() < 2) GTEST_SKIP() << "needs two host units";
+  p.units.resize(2);
+  int obs_size = 0;
+  const std::string path = write_host_policy(p, 0, &obs_size);
+  ManualClock clock(0);
+  std::atomic<int> delivered{0};
+  RuntimeOptions o;
+  o.calibration_frames = 1;
+  o.controller_thread = false;
+  o.clock = &clock;
+  o.policy_file = path;
+  o.online_learning = true;
+  o.online_publish_every_updates = 5;
+  o.on_result = [&](const RuntimeResult& r) { delivered += r.ok ? 1 : 0; };
+  auto rt = Runtime::create(p, "mobilenet_v1", HETSCHED_SOURCE_DIR, o);
+  ASSERT_TRUE(rt.ok()) << rt.status().to_string();
+  Runtime& R = *rt.value();
+  EXPECT_EQ(R.telemetry().policy.rfind("online:", 0), 0u);
+  std::vector<float> in(static_cast<size_t>(R.input_floats()), 0.5f);
+  int submitted = 0;
+  for (int period = 0; period < 400 && R.telemetry().policy_swaps < 2; ++period) {
+    if (period % 10 == 0) {
+      ASSERT_TRUE(R.submit(in.data(), R.input_floats(), 0).ok());
+      ++submitted;
+    }
+    clock.advance_ns(o.decision_period_ns);
+    ASSERT_TRUE(R.control_step());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // let the learner thread keep up
+  }
+  ASSERT_TRUE(R.stop().ok());
+  const RuntimeTelemetry t = R.telemetry();
+  EXPECT_GE(t.policy_swaps, 2u);
+  EXPECT_GT(t.online_updates, 0u);
+  EXPECT_EQ(delivered.load(), submitted);
 }
 
 TEST(RuntimePolicy, PolicyForAnotherPlatformOrCorruptIsRefusedAtCreate) {

@@ -19,7 +19,9 @@
 //   * policy_file = a `hetsched train` policy for this host (platform_file: the host profile it
 //     was trained on, `hetsched profile` output; "" = the default host mapping, units A, B, ...
 //     = cpu0, cpu1, ...): the trained agent picks among its candidate splits each period. A file
-//     for another platform/model, or corrupt, is refused at create().
+//     for another platform/model, or corrupt, is refused at create(). With online_learning a
+//     learner thread keeps training a copy of its network on the run's periods and hot-swaps the
+//     improved agent in every online_publish_every_updates updates (runtime/online_learning.hpp).
 // Host temperatures (thermal zones) and power (hwmon) under sensing_root feed the controller's
 // observation and the guard's thermal trip when the machine has them; absent = unavailable.
 #pragma once
@@ -78,6 +80,8 @@ struct RuntimeOptions {
   std::string split;                               // fixed/initial split "UNIT:BLOCKS,..."; "" = balanced on calibration
   std::string policy_file;                         // adaptive: learned policy file ("" = built-in balancer)
   std::string platform_file;                       // host platform description (host profile) the policy was trained on; "" = default mapping
+  bool online_learning = false;                    // with policy_file: keep learning from the run (learner thread, hot-swapped policies)
+  int online_publish_every_updates = 200;          // online learning: gradient updates between two hot-swapped policies
   std::string sysfs_root = "/sys";                 // thermal zones / hwmon for temperatures and power ("" = no sensing)
   int trip_temp_mc = 85000;                        // guard: thermal trip (m°C) when a temperature is sensed
   std::string weights_path;                        // built-in executors: weights file; "" = synthetic
@@ -123,7 +127,9 @@ struct RuntimeTelemetry {
   std::int64_t switch_wait_ns = 0;   // total drain time spent on switches
   std::uint64_t decisions = 0, guard_overrides = 0;
   std::string last_guard;            // "none", "thermal_trip", ...
-  std::string policy;                // "balance", "trained:<file>", "" in fixed mode
+  std::string policy;                // policy at start: "balance", "trained:<file>", "online:<file>#0", "" in fixed mode
+  std::uint64_t policy_swaps = 0;    // policies hot-swapped in (online learning, pushes)
+  std::uint64_t online_updates = 0;  // online learning: gradient updates so far
   double max_temp_c = 0;  bool has_temp = false;     // hottest thermal zone (when the machine has one)
   double power_mw = 0;    bool has_power = false;    // summed hwmon power (when present)
   std::vector<RuntimeUnitTelemetry> units;
