@@ -264,13 +264,17 @@ struct StreamServer::Impl {
   // view and a learner need), and is told how much.
   void enqueue(const ClientPtr& c, Out out) {
     if (c->closed) return;
-    while (!c->queue.empty() && c->queue_bytes + out.bytes.size() > o.client_queue_bytes) {
-      Out& old = c->queue.front();
-      c->lost_pending += old.records;
-      lost.fetch_add(old.records);
-      c->queue_bytes -= old.bytes.size();
-      add_qbytes(-static_cast<std::int64_t>(old.bytes.size()));
-      c->queue.pop_front();
+    // Control frames (hello, push results: records == 0) are never dropped: a learner waiting
+    // for its verdict must get it even when it lags on data.
+    auto it = c->queue.begin();
+    while (c->queue_bytes + out.bytes.size() > o.client_queue_bytes) {
+      while (it != c->queue.end() && it->records == 0) ++it;
+      if (it == c->queue.end()) break;
+      c->lost_pending += it->records;
+      lost.fetch_add(it->records);
+      c->queue_bytes -= it->bytes.size();
+      add_qbytes(-static_cast<std::int64_t>(it->bytes.size()));
+      it = c->queue.erase(it);
     }
     c->queue_bytes += out.bytes.size();
     add_qbytes(static_cast<std::int64_t>(out.bytes.size()));
