@@ -83,6 +83,7 @@ int open_outputs(Args& a, int units, int zones, RunIdentity id, const std::strin
   if (!codec.ok()) return fail(kExitRuntime, "run: " + codec.status().message());
   out->codec = std::make_unique<policies::FrameCodec>(std::move(codec.value()));
   (void)out->sources.add("controller");
+  (void)out->sources.add("scenario");
   if (a.has("record")) {
     id.sources = out->sources;
     auto r = open_recorder(a.get("record"), id);
@@ -180,7 +181,7 @@ int run_sim(Args& a, double seconds) {
     return rc;
 
   ManualClock clock(0);
-  auto target = SimTarget::create(setup, *sc, initial, clock, {.seed = static_cast<std::uint64_t>(*seed), .sim = {}, .sink = out.sink()});
+  auto target = SimTarget::create(setup, *sc, initial, clock, {.seed = static_cast<std::uint64_t>(*seed), .sim = {}, .sink = out.sink(), .scenario_source = *out.sources.find("scenario")});
   if (!target.ok()) return fail(kExitRuntime, "run: " + target.status().message());
   SimTarget& T = *target.value();
   if (policy == "oracle") ctl = make_sim_oracle(setup, T);
@@ -341,11 +342,11 @@ int run_host(Args& a, double seconds) {
         if (!h.ok()) return fail(kExitRuntime, "run: --stress: " + h.status().message());
         hogs[i] = std::move(h.value());
         if (live) std::fprintf(stderr, "\n[%.1fs] stress on %s\n", t_s, stress[i].unit.c_str());
-        if (trace) trace->on_event(telemetry::Event{clock.now_ns(), telemetry::EventKind::kScenario, 0, "stress on " + stress[i].unit});
+        if (trace) trace->on_event(telemetry::Event{clock.now_ns(), telemetry::EventKind::kScenario, *out.sources.find("scenario"), "stress on " + stress[i].unit});
       } else if (!on && hogs[i]) {
         hogs[i].reset();
         if (live) std::fprintf(stderr, "\n[%.1fs] stress off %s\n", t_s, stress[i].unit.c_str());
-        if (trace) trace->on_event(telemetry::Event{clock.now_ns(), telemetry::EventKind::kScenario, 0, "stress off " + stress[i].unit});
+        if (trace) trace->on_event(telemetry::Event{clock.now_ns(), telemetry::EventKind::kScenario, *out.sources.find("scenario"), "stress off " + stress[i].unit});
       }
     }
     if (Status st = R.submit(input.data(), R.input_floats(), f); !st.ok()) return fail(kExitRuntime, "run: " + st.message());

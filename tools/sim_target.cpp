@@ -22,6 +22,7 @@ Result<std::unique_ptr<SimTarget>> SimTarget::create(std::shared_ptr<env::Runner
   t->setup_ = std::move(setup);
   t->clock_ = &clock;
   t->sink_ = o.sink;
+  t->scenario_source_ = o.scenario_source;
   t->det_ = std::make_unique<env::OfflineDetector>(t->setup_->platform);
   t->cfg_ = initial;
   t->last_.current = initial;
@@ -58,7 +59,7 @@ bool SimTarget::advance() noexcept {
       for (const auto& e : evs)
         if (e.t_s >= t0_s && e.t_s < sim_->now_s())
           sink_->on_event(telemetry::Event{static_cast<std::int64_t>(std::llround(e.t_s * 1e9)), telemetry::EventKind::kScenario,
-                                           0, scenario_event_json(e)});
+                                           scenario_source_, scenario_event_json(e)});
     } catch (...) {  // out of memory while recording: the run goes on
     }
   }

@@ -30,6 +30,7 @@ struct SimTargetOptions {
   std::uint64_t seed = 1;               // simulator noise seed (same seed = same run)
   env::SimOptions sim;                  // simulator options (defaults = `hetsched sim`)
   telemetry::RecordSink* sink = nullptr;  // scenario events (kScenario) go here; may be null
+  std::uint16_t scenario_source = 0;      // source id stamped on those events
 };
 
 class SimTarget final : public runtime::ControlTarget {
@@ -59,6 +60,7 @@ class SimTarget final : public runtime::ControlTarget {
   std::unique_ptr<env::Simulator> sim_;
   ManualClock* clock_ = nullptr;
   telemetry::RecordSink* sink_ = nullptr;
+  std::uint16_t scenario_source_ = 0;
   std::unique_ptr<env::OfflineDetector> det_;
   runtime::ControlSample last_;
   policies::Config cfg_{};
