@@ -367,6 +367,24 @@ void BM_PublishPeriod(benchmark::State& state) {
   }
   state.SetLabel(state.range(0) == 0 ? "null sink" : state.range(0) == 1 ? "server, no subscriber" : "server, 8 subscribers");
 }
+// The controller-side encoding any sink triggers (the "no sink" -> "null sink" step of the
+// acceptance table): FrameCodec::publish of one rockpi_n10 period into a null sink.
+void BM_FrameCodecPublish(benchmark::State& state) {
+  static Setup su = make_setup();
+  NullSink null;
+  hp::TelemetryFrame f;
+  hp::MaskInput mask;
+  f.num_stages = 3, f.fps = 25, f.fps_ok = true, f.power_mw = 3500, f.power_ok = true, f.target_fps = 30;
+  for (int u = 0; u < su.s->platform.num_units(); ++u) f.unit_ok[u] = true, f.util[u] = 0.37 + 0.1 * u, f.freq_khz[u] = 1416000;
+  hp::Config cur = su.start;
+  std::int64_t t = 0;
+  for (auto _ : state) {
+    hp::PeriodInput in{++t, &f, &mask, &cur};
+    su.codec->publish(null, in);
+  }
+}
+BENCHMARK(BM_FrameCodecPublish);
+
 BENCHMARK(BM_PublishPeriod)->Arg(0)->Arg(1)->Arg(2)->Iterations(3000)->Repetitions(3)->ReportAggregatesOnly(true);
 
 }  // namespace
