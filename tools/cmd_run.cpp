@@ -28,6 +28,7 @@
 #include "policies/policy_file.hpp"
 #include "runtime/agent_policy.hpp"
 #include "runtime/controller.hpp"
+#include "runtime/host_config.hpp"
 #include "runtime/stress.hpp"
 #include "telemetry/clock.hpp"
 #include "telemetry/record_sink.hpp"
@@ -295,8 +296,12 @@ int run_host(Args& a, double seconds) {
   std::unique_ptr<Runtime> rt_holder;
   rt_slot = &rt_holder;
   std::string platform_file = o.platform_file;
-  auto build = [platform_file, model](const policies::PolicyFile& f) -> Result<std::unique_ptr<policies::Controller>> {
-    auto d = platform_file.empty() ? Result<policies::PlatformDesc>(Error(StatusCode::kNotFound, "no host profile"))
+  std::vector<std::string> unit_names;
+  std::vector<std::vector<int>> unit_cores;
+  for (const auto& u : platform->units) unit_names.push_back(u.name), unit_cores.push_back(u.cpu_ids);
+  auto build = [platform_file, model, unit_names, unit_cores](const policies::PolicyFile& f) -> Result<std::unique_ptr<policies::Controller>> {
+    // The same host platform the Runtime uses: the profile, else the default mapping.
+    auto d = platform_file.empty() ? Result<policies::PlatformDesc>(runtime::default_host_desc(unit_names, unit_cores))
                                    : policies::load_platform(platform_file);
     if (!d.ok()) return Error(d.status().code(), "pushed policy: host platform: " + d.status().message());
     auto m = policies::load_model_by_name(data_dir(), model);
