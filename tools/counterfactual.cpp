@@ -34,11 +34,14 @@ env::Metrics metrics_from_trace(const ReplayLoad& ld, const policies::PlatformDe
   // QoS verdicts use the sensed trailing-window FPS of each period (the frame's fps is exactly
   // the metrics definition), not the accumulator's estimate from evenly spaced completions.
   std::int64_t qos_periods = 0, qos_violations = 0;
+  // Run time starts one period before the first decision (a host trace's clock is since boot).
+  const std::int64_t t0 = ld.frames.empty() ? 0 : ld.frames.front().t_ns - static_cast<std::int64_t>(std::llround(period_s * 1e9));
+  bool any_temp = false;
   for (const auto& fr : ld.frames) {
     const policies::TelemetryFrame& f = fr.frame;
     env::PeriodSample s;
     s.period_s = period_s;
-    s.t_start_s = static_cast<double>(fr.t_ns) / 1e9 - period_s;
+    s.t_start_s = static_cast<double>(fr.t_ns - t0) / 1e9 - period_s;
     s.frames = std::max(0, f.frames);
     if (s.frames > 0) {  // evenly spaced completions (the trace keeps counts, not completion times)
       const double gap = period_s / s.frames;
@@ -49,7 +52,7 @@ env::Metrics metrics_from_trace(const ReplayLoad& ld, const policies::PlatformDe
     s.energy_mj = f.power_ok ? f.power_mw * period_s : 0.0;
     s.max_temp_c = -273.15;
     for (size_t z = 0; z < f.temp_mc.size(); ++z)
-      if (f.temp_ok[z]) s.max_temp_c = std::max(s.max_temp_c, f.temp_mc[z] / 1000.0);
+      if (f.temp_ok[z]) s.max_temp_c = std::max(s.max_temp_c, f.temp_mc[z] / 1000.0), any_temp = true;
     bool capped = false;
     for (int u = 0; u < p.num_units(); ++u) {
       const auto& unit = p.units[static_cast<size_t>(u)];
@@ -74,6 +77,7 @@ env::Metrics metrics_from_trace(const ReplayLoad& ld, const policies::PlatformDe
     }
   }
   env::Metrics m = acc.result();
+  if (!any_temp) m.peak_temp_c = 0;  // no thermal sensor (host VM): nothing measured, not -273 °C
   if (qos_periods > 0) m.qos_violation_pct = 100.0 * static_cast<double>(qos_violations) / static_cast<double>(qos_periods);
   return m;
 }
@@ -86,7 +90,9 @@ env::Scenario scenario_from_host(const ReplayLoad& ld, const policies::PlatformD
   env::Scenario sc;
   sc.name = "observed:" + ld.path;
   sc.decision_period_ms = std::round(period_s * 1000);
-  sc.duration_s = ld.frames.empty() ? period_s : static_cast<double>(ld.frames.back().t_ns) / 1e9;
+  // Scenario time 0 = one period before the first decision (the host clock counts from boot).
+  const std::int64_t t0 = ld.frames.empty() ? 0 : ld.frames.front().t_ns - static_cast<std::int64_t>(std::llround(period_s * 1e9));
+  sc.duration_s = ld.frames.empty() ? period_s : static_cast<double>(ld.frames.back().t_ns - t0) / 1e9;
   const int U = std::min(p.num_units(), policies::kMaxUnits);
   std::vector<double> base(static_cast<size_t>(U), 0.0);
   auto total = [](const policies::FrameRecord& f, int u) {
@@ -115,7 +121,7 @@ env::Scenario scenario_from_host(const ReplayLoad& ld, const policies::PlatformD
       const double t = total(f, u);
       if (t <= 0 || base[static_cast<size_t>(u)] <= 0) continue;
       const double q = std::round(t / base[static_cast<size_t>(u)] / 0.05) * 0.05;
-      const double at = static_cast<double>(f.t_ns) / 1e9;
+      const double at = static_cast<double>(f.t_ns - t0) / 1e9;
       if (std::fabs(q - level) > 1e-9) {
         close(at);
         level = q, since = at;
