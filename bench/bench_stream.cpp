@@ -7,7 +7,8 @@
 //                                Benchmark micro (on_sample cost).
 //   bench_stream --soak=SECONDS  the long soak: 1 kHz decisions, 7 readers + 1 client that never
 //                                reads, RSS and queue bytes sampled every second.
-//   --rounds=N --round-seconds=S tune the acceptance run (default 5 rounds of 2 s per config).
+//   --rounds=N --round-seconds=S tune the acceptance run (default 5 rounds of 2 s per config);
+//   --io-nice=N --flush-ms=MS    server io-thread nice value (default 10) and fan-out period (5 ms).
 //
 // Why step() as "decision latency": it is everything the controller thread does per period
 // (observe, encode, decide, guard, apply, publish the period's ~20 samples + event + decision to
@@ -167,8 +168,13 @@ double median(std::vector<double> v) { return pct(std::move(v), 0.5); }
 
 hs::RealClock g_clock;
 
+int g_io_nice = 10;
+std::int64_t g_flush_ns = 5'000'000;
+
 hr::StreamServerOptions server_options(const Setup& su) {
   hr::StreamServerOptions o;
+  o.io_nice = g_io_nice;
+  o.flush_period_ns = g_flush_ns;
   o.sources = su.sources.names();
   o.description = "bench_stream";
   o.log = [](std::string_view) {};
@@ -397,6 +403,8 @@ int main(int argc, char** argv) {
     if (std::strncmp(argv[i], "--soak=", 7) == 0) return soak(std::atof(argv[i] + 7));
     if (std::strncmp(argv[i], "--rounds=", 9) == 0) rounds = std::max(1, std::atoi(argv[i] + 9));
     else if (std::strncmp(argv[i], "--round-seconds=", 16) == 0) round_s = std::max(0.2, std::atof(argv[i] + 16));
+    else if (std::strncmp(argv[i], "--io-nice=", 10) == 0) g_io_nice = std::atoi(argv[i] + 10);
+    else if (std::strncmp(argv[i], "--flush-ms=", 11) == 0) g_flush_ns = static_cast<std::int64_t>(std::atof(argv[i] + 11) * 1e6);
     else rest.push_back(argv[i]);
   }
   if (int rc = acceptance(rounds, round_s); rc != 0) return rc;

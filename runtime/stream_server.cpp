@@ -1,5 +1,9 @@
 #include "runtime/stream_server_impl.hpp"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 namespace hetsched::runtime {
@@ -43,6 +47,7 @@ Result<std::unique_ptr<StreamServer>> StreamServer::create(const StreamServerOpt
   if (o.max_pending_records < 1 || o.max_pending_records > (1u << 20)) return bad("max_pending_records must be in [1, 2^20]");
   if (o.sanity_window > 4096) return bad("sanity_window = " + std::to_string(o.sanity_window) + ": must be <= 4096");
   if (o.socket_send_buffer_bytes < 0) return bad("socket_send_buffer_bytes must be >= 0");
+  if (o.io_nice < 0 || o.io_nice > 19) return bad("io_nice = " + std::to_string(o.io_nice) + ": must be in [0, 19]");
   if (o.sources.size() > telemetry::SourceTable::kMaxSources) return bad("sources has more than 65535 names");
   auto ring = telemetry::SpscRing<telemetry::Sample>::create({o.ring_capacity, telemetry::OverflowPolicy::kDropOldest});
   if (!ring.ok()) return ring.status();
@@ -65,7 +70,12 @@ Result<std::unique_ptr<StreamServer>> StreamServer::create(const StreamServerOpt
   if (ec) return Status(StatusCode::kIoError, "stream server: cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " + ec.message());
   m.start_accept();
   m.arm(*s);
-  m.thread = std::thread([&m] { m.io.run(); });
+  m.thread = std::thread([&m] {
+    // Fan-out is background work: at a lower priority it yields the CPU to the controller's
+    // decisions instead of competing with them (Linux: per-thread nice via the thread id).
+    if (m.o.io_nice > 0) (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), m.o.io_nice);
+    m.io.run();
+  });
   return s;
 }
 

@@ -76,6 +76,7 @@ struct StreamServerOptions {
   std::int64_t write_stall_timeout_ns = 3'000'000'000;  // a write stuck this long disconnects the client
   std::int64_t handshake_timeout_ns = 3'000'000'000;    // subscribe must arrive within this
   int max_clients = 64;                  // further connections are closed with a reason
+  int io_nice = 10;                      // nice value of the io thread (0 = inherit; fan-out yields to decisions)
   std::size_t sanity_window = 64;        // observations kept for the push sanity check
   std::optional<policies::PolicySchema> schema;  // expected policy schema (checked when set)
   int observation_size = 0, num_actions = 0;      // expected sizes (checked when > 0)
