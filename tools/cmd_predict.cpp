@@ -93,7 +93,9 @@ int cmd_predict(const std::vector<std::string>& argv) {
     if (c.ok()) pr = pipeline ? env::predict_pipeline(*cost, *c) : env::predict_switch(*cost, *c);
     const Status st = c.ok() ? pr.status() : c.status();
     if (st.ok()) {
-      for (double v : {pr->latency_ms, pr->fps, pr->power_mw, pr->energy_mj}) row.push_back(fmt(v));
+      for (double v : {pr->latency_ms, pr->fps}) row.push_back(fmt(v));
+      // A host profile has no power model: power and energy are unknown (empty), not 0.
+      for (double v : {pr->power_mw, pr->energy_mj}) row.push_back(p->power_model ? fmt(v) : "");
       row.push_back("");
     } else {
       ++bad;
