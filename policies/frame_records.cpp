@@ -1,6 +1,7 @@
 #include "policies/frame_records.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -21,11 +22,30 @@ std::string cap_name(int i) { return unit_name(i) + ".cap"; }
 std::string zone_name(int j) { return "frame.z" + std::to_string(j); }
 std::string stage_name(int k) { return "frame.s" + std::to_string(k); }
 
-// Exact text of a double: %a (hex float) round-trips through strtod bit-for-bit.
+// Exact text of a double as printf's %a writes it ("0x1.8p+1", "-0x0p+0"): strtod reads it
+// back bit-for-bit. std::to_chars(hex) writes the same digits without the "0x" for normal
+// numbers and zero, without formatting machinery or locale; the rare subnormal / inf / nan
+// takes snprintf (their spellings differ between the two). tests/runtime/test_controller_records.cpp
+// checks the equivalence.
 void append_hex(std::string& out, double v) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%a", v);
-  out += b;
+  char b[48];
+  if (v != 0.0 && !std::isnormal(v)) {
+    const int n = std::snprintf(b, sizeof b, "%a", v);
+    out.append(b, static_cast<size_t>(std::clamp(n, 0, static_cast<int>(sizeof b) - 1)));
+    return;
+  }
+  char* p = b;
+  if (std::signbit(v)) *p++ = '-', v = -v;
+  *p++ = '0', *p++ = 'x';
+  const auto r = std::to_chars(p, b + sizeof b, v, std::chars_format::hex);
+  out.append(b, r.ptr);
+}
+
+template <typename Int>
+void append_int(std::string& out, Int v) {
+  char b[24];
+  const auto r = std::to_chars(b, b + sizeof b, v);
+  out.append(b, r.ptr);
 }
 
 // "key=value" tokens of the event text, in any order.
@@ -268,15 +288,34 @@ int FrameCodec::encode_samples(std::int64_t t, const TelemetryFrame& f, std::spa
 }
 
 Event FrameCodec::encode_event(const PeriodInput& in, int n_samples) const {
+  Event e;
+  encode_event(in, n_samples, &e);
+  return e;
+}
+
+void FrameCodec::encode_event(const PeriodInput& in, int n_samples, Event* out) const {
   static const TelemetryFrame kNoFrame;
   static const MaskInput kNoMask;
   const TelemetryFrame& f = in.frame ? *in.frame : kNoFrame;
   const MaskInput& m = in.mask ? *in.mask : kNoMask;
-  std::string s = kFrameEventPrefix;
-  s.reserve(256);
+  out->t_ns = in.t_ns;
+  out->kind = EventKind::kNote;
+  out->source = frame_;
+  std::string& s = out->text;
+  s.assign(kFrameEventPrefix);
   auto bit = [](bool b) { return b ? '1' : '0'; };
-  s += "n=" + std::to_string(n_samples) + " ns=" + std::to_string(std::clamp(f.num_stages, 0, kObsMaxStages)) +
-       " fr=" + std::to_string(f.frames) + " dr=" + std::to_string(f.dropped) + " rc=" + bit(f.reconfiguring);
+  // Comma-separated list of n integers.
+  auto ints = [&s](int n, auto at) {
+    for (int i = 0; i < n; ++i) {
+      if (i) s += ',';
+      append_int(s, static_cast<int>(at(static_cast<size_t>(i))));
+    }
+  };
+  s += "n=", append_int(s, n_samples);
+  s += " ns=", append_int(s, std::clamp(f.num_stages, 0, kObsMaxStages));
+  s += " fr=", append_int(s, f.frames);
+  s += " dr=", append_int(s, f.dropped);
+  s += " rc=", s += bit(f.reconfiguring);
   s += " ok=";
   s += bit(f.fps_ok), s += bit(f.latency_ok), s += bit(f.power_ok);
   s += " uok=";
@@ -293,11 +332,11 @@ Event FrameCodec::encode_event(const PeriodInput& in, int n_samples) const {
   s += " mon=";
   for (int i = 0; i < units_; ++i) s += bit(m.online[static_cast<size_t>(i)]);
   s += " mopp=";
-  for (int i = 0; i < units_; ++i) s += (i ? "," : "") + std::to_string(m.max_opp[static_cast<size_t>(i)]);
+  ints(units_, [&](size_t i) { return m.max_opp[i]; });
   if (in.current) {
     const Config& c = *in.current;
     const int nb = std::clamp(c.num_blocks, 0, kMaxBlocks);
-    s += " cur=" + std::to_string(nb) + ":";
+    s += " cur=", append_int(s, nb), s += ':';
     for (int b = 0; b < nb; ++b) {
       const char ch = c.unit[static_cast<size_t>(b)];
       s += (ch > ' ' && ch < 127 && ch != ':' && ch != ',') ? ch : '?';
@@ -306,36 +345,40 @@ Event FrameCodec::encode_event(const PeriodInput& in, int n_samples) const {
     s += c.gpu_host > ' ' && c.gpu_host < 127 ? c.gpu_host : '?';
     s += c.npu_host > ' ' && c.npu_host < 127 ? c.npu_host : '?';
     s += ':';
-    for (int i = 0; i < kMaxUnits; ++i) s += (i ? "," : "") + std::to_string(c.freq_idx[static_cast<size_t>(i)]);
+    ints(kMaxUnits, [&](size_t i) { return c.freq_idx[i]; });
     if (c.per_block_freq) {
       s += ':';
-      for (int b = 0; b < nb; ++b) s += (b ? "," : "") + std::to_string(c.block_freq[static_cast<size_t>(b)]);
+      ints(nb, [&](size_t b) { return c.block_freq[b]; });
       s += ':';
-      for (int b = 0; b < nb; ++b) s += (b ? "," : "") + std::to_string(c.block_host_freq[static_cast<size_t>(b)]);
+      ints(nb, [&](size_t b) { return c.block_host_freq[b]; });
     }
   }
   const GuardRecord& g = in.guard;
   s += " g=";
   s += bit(g.sensors_ok), s += bit(g.has_temp);
-  s += " gt=" + std::to_string(g.max_temp_mc) + " gf=" + std::to_string(g.frames) + "," + std::to_string(g.failed_frames) +
-       "," + std::to_string(g.deadline_misses);
+  s += " gt=", append_int(s, g.max_temp_mc);
+  s += " gf=", append_int(s, g.frames), s += ',', append_int(s, g.failed_frames), s += ',', append_int(s, g.deadline_misses);
   if (in.cost_units > 0 && in.cost_blocks > 0 && in.cost_us && in.cost_stride >= in.cost_blocks) {
-    s += " cost=" + std::to_string(in.cost_units) + "x" + std::to_string(in.cost_blocks) + ":";
+    s += " cost=", append_int(s, in.cost_units), s += 'x', append_int(s, in.cost_blocks), s += ':';
     for (int u = 0; u < in.cost_units; ++u)
       for (int b = 0; b < in.cost_blocks; ++b) {
         if (u || b) s += ',';
         append_hex(s, static_cast<double>(in.cost_us[static_cast<size_t>(u) * static_cast<size_t>(in.cost_stride) + static_cast<size_t>(b)]));
       }
   }
-  return Event{in.t_ns, EventKind::kNote, frame_, std::move(s)};
 }
 
-void FrameCodec::publish(telemetry::RecordSink& sink, const PeriodInput& in) const {
+void FrameCodec::publish(telemetry::RecordSink& sink, const PeriodInput& in, Event* scratch) const {
   if (!in.frame || !in.mask) return;
   std::array<Sample, kMaxSamples> buf;
   const int n = encode_samples(in.t_ns, *in.frame, buf);
   for (int i = 0; i < n; ++i) sink.on_sample(buf[static_cast<size_t>(i)]);
-  sink.on_event(encode_event(in, n));
+  if (scratch) {
+    encode_event(in, n, scratch);
+    sink.on_event(*scratch);
+  } else {
+    sink.on_event(encode_event(in, n));
+  }
 }
 
 bool FrameCodec::is_frame_event(const Event& e) const noexcept {

@@ -101,10 +101,15 @@ class FrameCodec {
   // Writes the period's samples into out (size >= kMaxSamples); returns how many. noexcept,
   // no allocation (the hot path publishes these).
   int encode_samples(std::int64_t t_ns, const TelemetryFrame& f, std::span<telemetry::Sample> out) const noexcept;
-  // The closing event (allocates its text: events are rare). n_samples = encode_samples' count.
+  // The closing event. n_samples = encode_samples' count. The second form rewrites *out in place
+  // and reuses its text's capacity (no allocation once it is large enough; integers and hex
+  // floats are written with std::to_chars, the same characters printf's %d / %a give).
   telemetry::Event encode_event(const PeriodInput& in, int n_samples) const;
-  // Both, in order, to a sink: what a controller calls once per decision.
-  void publish(telemetry::RecordSink& sink, const PeriodInput& in) const;
+  void encode_event(const PeriodInput& in, int n_samples, telemetry::Event* out) const;
+  // Both, in order, to a sink: what a controller calls once per decision. With `scratch`, the
+  // event is built in it (a caller-owned buffer kept between periods: the per-period path then
+  // does not allocate).
+  void publish(telemetry::RecordSink& sink, const PeriodInput& in, telemetry::Event* scratch = nullptr) const;
 
   // True if the event is a frame event of this codec (kind, source and prefix).
   bool is_frame_event(const telemetry::Event& e) const noexcept;

@@ -24,12 +24,14 @@ Result<std::unique_ptr<Controller>> Controller::create(const ControllerOptions& 
   if (!st.ok()) return Error(st.code(), "controller safe configuration: " + st.message());
   std::unique_ptr<Controller> c(new Controller(o, clock, target, safe));
   if (Status s = target.observe(&c->sample_); !s.ok()) return Error(s.code(), "controller: first observation: " + s.message());
-  c->current_ = c->sample_.current;
+  c->current_ = c->initial_ = c->sample_.current;
   c->policy_ = std::move(policy);
   c->aware_ = dynamic_cast<SampleAwarePolicy*>(c->policy_.get());
   c->policy_->reset(c->current_);
   c->decision_.observation.reserve(1024);
   c->decision_.text.reserve(256);
+  c->frame_event_.text.reserve(4096);  // host: a units x blocks cost matrix in hex floats
+  c->applied_event_.text.reserve(256);
   c->next_ns_ = clock.now_ns() + o.period_ns;
   return c;
 }
@@ -91,7 +93,12 @@ bool Controller::valid_output(const policies::Config& c) const noexcept {
   return policies::validate_config(c, p, target_.model()).ok();
 }
 
-void Controller::publish(const policies::Config& chosen, bool changed, bool policy_decided) noexcept {
+// After apply(): nothing here delays the configuration reaching the target. Steady state does
+// not allocate: the frame event and the decision reuse their buffers, and the decision text is
+// only re-formatted when the chosen configuration differs from the one it spells.
+void Controller::publish_records() noexcept {
+  if (!pub_pending_) return;
+  pub_pending_ = false;
   telemetry::RecordSink* sink = o_.sink;
   if (!sink) return;
   const std::int64_t t = sample_.t_ns;
@@ -108,22 +115,33 @@ void Controller::publish(const policies::Config& chosen, bool changed, bool poli
       in.cost_blocks = sample_.costs.num_blocks;
       in.cost_stride = kMaxPipelineBlocks;
       in.cost_us = sample_.costs.cost_us.data();
-      o_.frame_codec->publish(*sink, in);
+      o_.frame_codec->publish(*sink, in, &frame_event_);
     }
     // A guard decision has no policy observation: action -1, empty vector, text = the safe config.
-    const std::span<const float> obs = policy_decided ? policy_->last_observation() : std::span<const float>{};
+    const std::span<const float> obs = pub_policy_ ? policy_->last_observation() : std::span<const float>{};
     decision_.t_ns = t;
-    decision_.action = policy_decided ? policy_->last_action() : -1;
+    decision_.action = pub_policy_ ? policy_->last_action() : -1;
     decision_.observation.assign(obs.begin(), obs.end());
-    decision_.text = policies::format_config(chosen, target_.platform());
+    if (!text_valid_ || !(pub_chosen_ == text_config_)) {
+      text_valid_ = false;  // stays false if formatting throws
+      decision_.text = policies::format_config(pub_chosen_, target_.platform());
+      text_config_ = pub_chosen_;
+      text_valid_ = true;
+    }
     sink->on_decision(decision_);
-    if (changed) sink->on_event(telemetry::Event{t, telemetry::EventKind::kConfigApplied, o_.record_source, decision_.text});
+    if (pub_changed_) {
+      applied_event_.t_ns = t;
+      applied_event_.kind = telemetry::EventKind::kConfigApplied;
+      applied_event_.source = o_.record_source;
+      applied_event_.text.assign(decision_.text);
+      sink->on_event(applied_event_);
+    }
   } catch (...) {
     errors_.fetch_add(1, std::memory_order_relaxed);  // out of memory while recording: the control loop goes on
   }
 }
 
-bool Controller::step() noexcept {
+bool Controller::decide() noexcept {
   const std::int64_t now = clock_.now_ns();
   const bool urgent = urgent_.load(std::memory_order_acquire);
   if (now < next_ns_ && !urgent) return false;
@@ -173,7 +191,10 @@ bool Controller::step() noexcept {
       errors_.fetch_add(1, std::memory_order_relaxed);  // e.g. a write refused: carry on with what is in force
     }
   }
-  publish(next, changed, policy_decided);
+  pub_pending_ = true;
+  pub_changed_ = changed;
+  pub_policy_ = policy_decided;
+  pub_chosen_ = next;
   return true;
 }
 

@@ -18,7 +18,9 @@
 // (run() on a thread with RealClock) and in virtual time (a simulator or replay driver advances
 // a ManualClock, then calls step()).
 //
-// Records. With a sink, every decision publishes, in this order: the sample the policy saw
+// Records. With a sink, every decision publishes (after apply(): publishing is not part of the
+// decision path observe -> encode -> decide -> guard -> apply, see decide()/publish_records()),
+// in this order: the sample the policy saw
 // (policies/frame_records.hpp: frame + mask as Samples/Events, bit-exact), one Decision (the
 // policy's observation vector verbatim, its action index, text = the chosen configuration
 // string; when the guard decided instead: action -1 and an empty vector), and a kConfigApplied event whenever the configuration in force changes (guard
@@ -88,9 +90,22 @@ class Controller {
                                                     const policies::Config& safe);
   ~Controller();
 
-  // One decision if one is due (period elapsed, or urgent and the rate limit allows). Returns
-  // true if it decided. No allocation without a sink (with a sink: the sink's own rules).
-  bool step() noexcept;
+  // One decision if one is due (period elapsed, or urgent and the rate limit allows), then its
+  // records: decide() followed by publish_records(). Returns true if it decided. No allocation
+  // without a sink; with a sink, none in steady state either (buffers are reused; a configuration
+  // change formats its text once), beyond the sink's own rules.
+  bool step() noexcept {
+    if (!decide()) return false;
+    publish_records();
+    return true;
+  }
+  // The decision path alone: observe -> policy (encode observation, decide) -> guard -> apply.
+  // Returns true if it decided; its records are then pending until publish_records().
+  bool decide() noexcept;
+  // Publishes the pending decision's records to the sink (frame records, Decision, config
+  // change), in the order replay expects. No-op without a sink or when nothing is pending. Must
+  // run before the next decide() (step() does both).
+  void publish_records() noexcept;
   // Ask for an immediate re-decision (any thread).
   void notify_limits_changed() noexcept { urgent_.store(true, std::memory_order_release); }
   // Real-time loop until stop is set: sleeps on the clock in slices of the rate limit (>= 1 ms)
@@ -111,12 +126,16 @@ class Controller {
   const policies::Config& current() const noexcept { return current_; }
   const policies::Controller& policy() const noexcept { return *policy_; }
   const ControllerOptions& options() const noexcept { return o_; }
+  // What a trace needs to rebuild this controller (tools/replay_policy.hpp describe_controller):
+  // the configuration in force at creation, the guard's safe one, the target's platform.
+  const policies::Config& initial() const noexcept { return initial_; }
+  const policies::Config& safe() const noexcept { return safe_; }
+  const policies::PlatformDesc& platform() const noexcept { return target_.platform(); }
 
  private:
   Controller(const ControllerOptions& o, Clock& c, ControlTarget& t, const policies::Config& safe);
   void adopt_pending() noexcept;
   bool valid_output(const policies::Config& c) const noexcept;
-  void publish(const policies::Config& chosen, bool changed, bool policy_decided) noexcept;
 
   ControllerOptions o_;
   Clock& clock_;
@@ -124,7 +143,7 @@ class Controller {
   policies::Config safe_;
   Guard guard_;
   ControlSample sample_;
-  policies::Config current_{};
+  policies::Config current_{}, initial_{};
   std::unique_ptr<policies::Controller> policy_, previous_;
   SampleAwarePolicy* aware_ = nullptr;  // policy_ if it is sample-aware
   // Hand-over slots guarded by swap_mu_; the controller only try_locks it.
@@ -135,6 +154,13 @@ class Controller {
   std::int64_t next_ns_ = 0, last_ns_ = 0;
   bool decided_once_ = false;
   telemetry::Decision decision_;       // reused record (capacity kept between decisions)
+  telemetry::Event frame_event_, applied_event_;  // reused records (same reason)
+  // The decision waiting for publish_records(): what was chosen, whether it was applied, whether
+  // the policy (not the guard) decided.
+  bool pub_pending_ = false, pub_changed_ = false, pub_policy_ = false;
+  policies::Config pub_chosen_{};
+  policies::Config text_config_{};     // the configuration decision_.text currently spells
+  bool text_valid_ = false;
   std::atomic<std::uint64_t> decisions_{0}, applied_{0}, overrides_{0}, errors_{0}, swaps_{0}, rollbacks_{0};
   std::atomic<std::uint8_t> last_guard_{0};
   std::atomic<std::int32_t> last_action_{-1};
