@@ -1,6 +1,8 @@
 #include "tools/recorder.hpp"
 
+#include <cerrno>
 #include <cinttypes>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 
@@ -17,14 +19,21 @@ void Recorder::keep(Status st) noexcept {
 
 void Recorder::on_sample(const telemetry::Sample& s) noexcept {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!failed_) keep(w_->append(s));
+  if (failed_) return;
+  if (w_) return keep(w_->append(s));
+  try {
+    held_.push_back(Held{0, s, {}, {}});
+  } catch (...) {
+    keep(Error(StatusCode::kInternal, "recorder: out of memory holding a sample before the header"));
+  }
 }
 
 void Recorder::on_event(const telemetry::Event& e) noexcept {
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_) return;
   try {
-    keep(w_->append(e));
+    if (w_) keep(w_->append(e));
+    else held_.push_back(Held{1, {}, e, {}});
   } catch (...) {  // allocation failure copying the text
     keep(Error(StatusCode::kInternal, "recorder: out of memory appending an event"));
   }
@@ -34,7 +43,8 @@ void Recorder::on_decision(const telemetry::Decision& d) noexcept {
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_) return;
   try {
-    keep(w_->append(d));
+    if (w_) keep(w_->append(d));
+    else held_.push_back(Held{2, {}, {}, d});
   } catch (...) {
     keep(Error(StatusCode::kInternal, "recorder: out of memory appending a decision"));
   }
@@ -42,6 +52,7 @@ void Recorder::on_decision(const telemetry::Decision& d) noexcept {
 
 Status Recorder::close() {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!w_) return Error(StatusCode::kInternal, "recorder for " + path_ + " was never started (no header written)");
   Status st = w_->close();
   if (failed_) return first_error_;
   return st;
@@ -53,7 +64,8 @@ std::string checksum_hex(std::uint64_t v) {
   return b;
 }
 
-Result<std::unique_ptr<Recorder>> open_recorder(const std::string& path, const RunIdentity& id) {
+namespace {
+telemetry::TraceHeader header_of(const RunIdentity& id) {
   telemetry::TraceHeader h;
   h.producer = id.producer;
   h.platform = id.platform;
@@ -66,9 +78,40 @@ Result<std::unique_ptr<Recorder>> open_recorder(const std::string& path, const R
   h.metadata["policy_checksum"] = checksum_hex(id.policy_checksum);
   h.metadata["scenario"] = id.scenario_json;
   h.metadata["version"] = HETSCHED_VERSION;
-  auto w = telemetry::TraceWriter::create({.path = path}, h);
+  return h;
+}
+}  // namespace
+
+Result<std::unique_ptr<Recorder>> open_recorder(const std::string& path, const RunIdentity& id) {
+  auto w = telemetry::TraceWriter::create({.path = path}, header_of(id));
   if (!w.ok()) return w.status();
   return std::unique_ptr<Recorder>(new Recorder(std::move(w.value())));
+}
+
+Result<std::unique_ptr<Recorder>> open_recorder_deferred(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return Error(StatusCode::kIoError, path + ": cannot create the trace file: " + std::strerror(errno));
+  std::fclose(f);
+  std::unique_ptr<Recorder> r(new Recorder(nullptr));
+  r->path_ = path;
+  return r;
+}
+
+Status Recorder::start(const RunIdentity& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (w_) return Error(StatusCode::kInternal, "recorder for " + path_ + ": already started");
+  auto w = telemetry::TraceWriter::create({.path = path_}, header_of(id));
+  if (!w.ok()) return w.status();
+  w_ = std::move(w.value());
+  // In arrival order, as if they had been written at once.
+  for (const Held& h : held_) {
+    if (failed_) break;
+    if (h.type == 0) keep(w_->append(h.s));
+    else if (h.type == 1) keep(w_->append(h.e));
+    else keep(w_->append(h.d));
+  }
+  std::vector<Held>().swap(held_);
+  return failed_ ? first_error_ : Status::Ok();
 }
 
 RunIdentity identity_from_header(const telemetry::TraceHeader& h) {

@@ -15,6 +15,11 @@
 //
 // Thread-safe (a host run publishes from the controller thread and the main thread); the first
 // write error is kept and returned by close(), later records are dropped.
+//
+// Deferred header (open_recorder_deferred): `hetsched run` only knows the controller's settings
+// (safe configuration measured by the host calibration, initial split) once the controller
+// exists, but the runtime publishes into the recorder from its creation on. Records published
+// before start() are kept in memory in arrival order and written right after the header.
 #pragma once
 
 #include <cstdint>
@@ -49,22 +54,38 @@ class Recorder final : public telemetry::RecordSink {
   void on_sample(const telemetry::Sample& s) noexcept override;
   void on_event(const telemetry::Event& e) noexcept override;
   void on_decision(const telemetry::Decision& d) noexcept override;
-  // Writes the final chunk; the first error seen while recording, else the close status.
+  // Deferred recorder: writes the header from `id` and every record buffered so far (once).
+  Status start(const RunIdentity& id);
+  // Writes the final chunk; the first error seen while recording, else the close status. A
+  // deferred recorder never started has no trace to close: kInternal.
   Status close();
-  const telemetry::TraceWriterStats& stats() const noexcept { return w_->stats(); }
+  const telemetry::TraceWriterStats& stats() const noexcept { return w_->stats(); }  // started only
 
  private:
   friend Result<std::unique_ptr<Recorder>> open_recorder(const std::string& path, const RunIdentity& id);
+  friend Result<std::unique_ptr<Recorder>> open_recorder_deferred(const std::string& path);
   explicit Recorder(std::unique_ptr<telemetry::TraceWriter> w) : w_(std::move(w)) {}
   void keep(Status st) noexcept;
+  struct Held {  // a record published before start()
+    int type = 0;  // 0 sample, 1 event, 2 decision
+    telemetry::Sample s;
+    telemetry::Event e;
+    telemetry::Decision d;
+  };
   std::mutex mu_;
-  std::unique_ptr<telemetry::TraceWriter> w_;
+  std::unique_ptr<telemetry::TraceWriter> w_;  // null until start() for a deferred recorder
+  std::string path_;                           // deferred: where start() writes
+  std::vector<Held> held_;
   Status first_error_;
   bool failed_ = false;
 };
 
 // Creates (truncates) `path` and writes the header. Errors name the path.
 Result<std::unique_ptr<Recorder>> open_recorder(const std::string& path, const RunIdentity& id);
+
+// Checks that `path` can be created (truncates it) and returns a recorder that holds records
+// until Recorder::start(identity). Errors name the path.
+Result<std::unique_ptr<Recorder>> open_recorder_deferred(const std::string& path);
 
 // The identity back from a trace header (missing keys stay empty / 0).
 RunIdentity identity_from_header(const telemetry::TraceHeader& h);

@@ -1,6 +1,8 @@
 #include "tools/replay_policy.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <utility>
 #include <sstream>
 
 #include "hetsched/runtime.hpp"
@@ -151,7 +153,23 @@ Result<ReplaySetup> replay_setup(const ReplayLoad& ld, const std::string& data_d
     if (!b.ok()) return b.status();
     s.run.safe = *b;
   } else {
-    s.run.safe = s.run.initial;  // the host's safe split is its initial one
+    s.run.safe = s.run.initial;  // the host's safe split is its initial one (traces without "safe_config")
+  }
+  if (s.host) {
+    // Host units carry one nominal OPP (index 0) since commit 7620c8a; traces recorded before it
+    // wrote -1 ("no DVFS") and cannot drive today's controller: say so instead of a bare range error.
+    for (const auto& [what, c] : {std::pair<const char*, const policies::Config*>{"initial", &s.run.initial}, {"safe", &s.run.safe}}) {
+      Status st = policies::validate_config(*c, s.platform, s.model);
+      if (st.ok()) continue;
+      const bool old_format = st.message().find("freq_idx") != std::string::npos &&
+                              std::any_of(c->freq_idx.begin(), c->freq_idx.begin() + std::min(s.platform.num_units(), policies::kMaxUnits),
+                                          [](std::int8_t f) { return f == -1; });
+      if (old_format)
+        return Error(StatusCode::kCorrupt, std::string("host trace: ") + what + " configuration: " + st.message() +
+                                               ": the trace predates the current host platform format (host units now have one "
+                                               "nominal OPP, index 0, where older traces recorded freq_idx -1); re-record it");
+      return Error(StatusCode::kCorrupt, std::string("host trace: ") + what + " configuration: " + st.message());
+    }
   }
   return s;
 }

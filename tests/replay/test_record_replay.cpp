@@ -128,3 +128,34 @@ TEST(RecordReplay, HostRunReplaysIdentically) {
   EXPECT_TRUE(j["identical"].get<bool>());
   EXPECT_GE(j["decisions_replayed"].get<int>(), 10);  // 100 ms decision period over 2 s
 }
+
+TEST(RecordReplay, HostRunWithSplitRecordsTheControllerSettingsAndReplaysIdentically) {
+  // With --split the initial split is the user's while the guard's safe split is the
+  // calibration's balance: a trace without the controller's settings made replay fall back to
+  // safe = initial, so any guard decision would have replayed as the user's split. The header now
+  // carries both (and the guard, rate limit, balancer gain). --deadline-ms is a non-default
+  // option on the same path (a burst of >= 5 misses per 100 ms period would trigger the guard;
+  // mobilenet_v1 runs at ~27 fps on this VM, so the guard itself cannot be forced here).
+  const std::string t = tmp("host_split.trace");
+  const CliRun rec = hs("run --platform host --model mobilenet_v1 --seconds 2 --quiet --split cpu0:26,cpu1:2 --deadline-ms 1 "
+                        "--record '" + t + "'");
+  ASSERT_EQ(rec.code, 0) << rec.err;
+  const CliRun info = hs("trace info '" + t + "'");
+  ASSERT_EQ(info.code, 0) << info.err;
+  auto meta = [&](const std::string& key) {
+    const auto p = info.out.find(" " + key + "=");
+    if (p == std::string::npos) return std::string("<missing>");
+    const auto s = p + key.size() + 2;
+    return info.out.substr(s, info.out.find_first_of(" \n", s) - s);
+  };
+  for (const char* key : {"guard", "rate_limit_ns", "host_units", "min_gain", "period_ns"})
+    EXPECT_NE(meta(key), "<missing>") << key << "\n" << info.out;
+  EXPECT_EQ(meta("initial_config").substr(0, 28), std::string(26, 'A') + "BB") << info.out;
+  EXPECT_NE(meta("safe_config"), "<missing>");
+  EXPECT_NE(meta("safe_config"), meta("initial_config")) << "the safe split is the calibration's balance";
+  const CliRun r = hs("replay '" + t + "' --json");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["identical"].get<bool>()) << r.out;
+  EXPECT_GE(j["decisions_replayed"].get<int>(), 10);
+}
