@@ -280,7 +280,9 @@ int acceptance(int rounds, double round_s) {
   std::printf("  decision latency p99 change, server + 8 subscribers vs no sink: %+.1f %%  (ratio %.3f)\n",
               100 * (median(p99[2]) / median(p99[0]) - 1), median(p99[2]) / median(p99[0]));
   std::printf("  per-round p99 ratios server/no sink:");
-  for (std::size_t r = 0; r < p99[0].size(); ++r) std::printf(" %.2f", p99[2][r] / p99[0][r]);
+  std::vector<double> ratios;
+  for (std::size_t r = 0; r < p99[0].size(); ++r) ratios.push_back(p99[2][r] / p99[0][r]), std::printf(" %.2f", ratios.back());
+  std::printf("  (median %.3f)", median(ratios));
   std::printf("\n  whole-period p99 change, server + 8 subscribers vs no sink: %+.1f %%\n", 100 * (median(step99[2]) / median(step99[0]) - 1));
   std::printf("  server: %llu records sent to subscribers, %llu lost\n", static_cast<unsigned long long>(sent),
               static_cast<unsigned long long>(lost));
@@ -410,7 +412,8 @@ void BM_FrameCodecPublish(benchmark::State& state) {
   ht::Event scratch;  // what the controller keeps between periods (no allocation in steady state)
   const bool reuse = state.range(0) == 1;
   for (auto _ : state) {
-    hp::PeriodInput in{++t, &f, &mask, &cur};
+    hp::PeriodInput in;
+    in.t_ns = ++t, in.frame = &f, in.mask = &mask, in.current = &cur;
     su.codec->publish(null, in, reuse ? &scratch : nullptr);
   }
   state.SetLabel(reuse ? "reused event (controller)" : "fresh event");
