@@ -27,6 +27,9 @@ struct CostModel::Impl {
   // pipeline fit models a block as t * (s + kb * f_max / f), so the kb term divides s back out.
   std::vector<double> inv_bscale;
   std::vector<double> xfer;            // [(block * U + src) * U + dst]
+  // Pipeline-mode hand-over at the cut after `block` from src to dst, fitted on pipeline rows
+  // (calib_pipeline.cpp): extra ms of the receiving stage (in) and of the sending stage (out).
+  std::vector<double> hand_in, hand_out;  // [(block * U + src) * U + dst], 0 = none
   std::array<double, kMaxUnits> ka{}, kb{};        // pipeline correction: ka + kb * f_max / f
   std::array<double, kMaxUnits> sw_scale{};        // switch-mode scale per unit
   double sw_block_ms = 0;                          // switch-mode sync overhead per block
@@ -36,6 +39,7 @@ struct CostModel::Impl {
   double base_mw = 0;
   std::array<std::vector<double>, kMaxUnits> idle_mw, dyn_mw;
   std::array<int, kMaxUnits> host{};
+  std::array<std::array<std::vector<double>, kMaxUnits>, kMaxUnits> drive_mw;  // [accelerator][host][host OPP]
 
   double f_own(int u, int opp) const noexcept { return opp_ghz(platform, u, opp); }
   double x_power(int u, int opp) const noexcept {  // f[GHz] * V^2: dynamic power shape
