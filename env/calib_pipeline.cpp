@@ -59,9 +59,13 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
     // Per (accelerator, host cluster) segment overhead (a, c) at [SEG + 2(u*U + h), +1]: the
     // driver thread's cost differs between hosting clusters by more than their capacity ratio.
     const int SEG = 2 * U;
-    const int BLK = SEG + 2 * U * U;  // per-block NPU (a, c) at [BLK + 2b, BLK + 2b + 1]
-    const int SCL = BLK + (per_block ? 2 * NB : 0);  // per (unit, block) time scale at [SCL + u*NB + b]
+    // Per-block NPU (a, c) per hosting cluster h at [BLK + 2(b U + h), + 1]: the NPU's time
+    // depends on its host's frequency differently per host (measured rows: a single shared
+    // a + c / f_host_eff over-predicts B-hosted rows at low B OPPs by ~15 %).
+    const int BLK = SEG + 2 * U * U;
+    const int SCL = BLK + (per_block ? 2 * NB * U : 0);  // per (unit, block) time scale at [SCL + u*NB + b]
     std::vector<bool> seg_seen(static_cast<size_t>(U * U), false);
+    std::vector<bool> npu_host_seen(static_cast<size_t>(U), false);
     // Many rows: hand-over at each cut per (src, dst) pair, in (receiving stage) at
     // [HIN + (cut * U + src) * U + dst] and out (sending stage) at [HOUT + ...]. Why: the
     // measured transfers (transfers_layer_boundary.csv) time a copy between idle units; in a
@@ -110,8 +114,9 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
           j.f[u].push_back({SEG + 2 * (u * U + u), 1.0});
         if (per_block && u == npu) {
           const double inv = 1.0 / host_eff_ghz(p, sim, h, hopp);
-          j.f[u].push_back({BLK + 2 * b, 1.0});
-          j.f[u].push_back({BLK + 2 * b + 1, inv});
+          j.f[u].push_back({BLK + 2 * (b * U + h), 1.0});
+          j.f[u].push_back({BLK + 2 * (b * U + h) + 1, inv});
+          npu_host_seen[static_cast<size_t>(h)] = true;
           continue;
         }
         const double rel = k == UnitKind::kNpu
@@ -132,8 +137,10 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       for (int b = 0; b < NB; ++b) {
         const double t1 = cost.block_time_ms(b, npu, 0, h, top), t0 = cost.block_time_ms(b, npu, 0, h, 0);
         const double cc = (t0 - t1) / (i0 - i1);
-        prior(BLK + 2 * b) = std::max(0.0, t1 - cc * i1);
-        prior(BLK + 2 * b + 1) = std::max(0.0, cc);
+        for (int hh = 0; hh < U; ++hh) {
+          prior(BLK + 2 * (b * U + hh)) = std::max(0.0, t1 - cc * i1);
+          prior(BLK + 2 * (b * U + hh) + 1) = std::max(0.0, cc);
+        }
       }
     }
     // Objective: the FPS MAPE that validate reports, sum_rows |y - P| / P with P = max over the
@@ -239,15 +246,26 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       }
     }
     if (per_block) {
-      json t = json::array(), pw = json::array();
+      // "time" = the default host's values (or any measured host's); "time_by_host" = every measured host.
+      int ref = cost.default_host(npu);
+      if (!npu_host_seen[static_cast<size_t>(ref)])
+        for (int hh = 0; hh < U; ++hh)
+          if (npu_host_seen[static_cast<size_t>(hh)]) ref = hh;
+      json t = json::array(), pw = json::array(), by_host = json::object();
       const json& opw = (*costs)["op_model"]["units"][std::string(1, p.units[static_cast<size_t>(npu)].letter)]["power"];
       for (int b = 0; b < NB; ++b) {
-        t.push_back(json::array({th(BLK + 2 * b), 0.0, th(BLK + 2 * b + 1)}));
+        t.push_back(json::array({th(BLK + 2 * (b * U + ref)), 0.0, th(BLK + 2 * (b * U + ref) + 1)}));
         pw.push_back(opw);
+      }
+      for (int hh = 0; hh < U; ++hh) {
+        if (!npu_host_seen[static_cast<size_t>(hh)]) continue;
+        json th_h = json::array();
+        for (int b = 0; b < NB; ++b) th_h.push_back(json::array({th(BLK + 2 * (b * U + hh)), 0.0, th(BLK + 2 * (b * U + hh) + 1)}));
+        by_host[std::string(1, p.units[static_cast<size_t>(hh)].letter)] = th_h;
       }
       mj["pipeline_correction"][std::string(1, p.units[static_cast<size_t>(npu)].letter)] = json::array({1.0, 0.0});
       mj["units"][std::string(1, p.units[static_cast<size_t>(npu)].letter)] = {
-          {"time", t}, {"power", pw}, {"derived_from", "pipeline fit rows (no per-layer NPU profile of this model)"}};
+          {"time", t}, {"time_by_host", by_host}, {"power", pw}, {"derived_from", "pipeline fit rows (no per-layer NPU profile of this model)"}};
     }
     if (per_block) {
       json rows_h = json::array();

@@ -240,7 +240,15 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
     for (auto [ci, vi] : X[i]) A(static_cast<int>(i), ci) = vi / y[i];
     yv(static_cast<int>(i)) = 1.0;
   }
-  const Eigen::VectorXd wsol = lsq(A, yv, true, 1e-9);
+  // validate judges the power MAPE (L1 in relative error): iteratively reweighted least squares,
+  // row weight 1 / sqrt(max(|relative residual|, 0.5 %)) on the row-scaled system, from the L2 start.
+  Eigen::VectorXd wsol = lsq(A, yv, true, 1e-9);
+  for (int it = 0; it < 8; ++it) {
+    const Eigen::VectorXd r = A * wsol - yv;
+    Eigen::VectorXd sw(r.size());
+    for (int i = 0; i < r.size(); ++i) sw(i) = 1.0 / std::sqrt(std::max(std::fabs(r(i)), 0.005));
+    wsol = lsq(sw.asDiagonal() * A, sw.asDiagonal() * yv, true, 1e-9);
+  }
   json pw = {{"base_mw", wsol(0)}, {"idle_mw", json::object()}, {"dyn_mw", json::object()},
              {"fit_rows", X.size()}, {"model", "base + idle_u[opp_u] + sum_u util_u * dyn_u[opp_u] + sum_acc util_acc * drive_acc[host][opp_host]"}};
   for (int u = 0; u < p.num_units(); ++u) {

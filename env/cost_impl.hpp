@@ -22,6 +22,10 @@ struct CostModel::Impl {
   SimParams sim;
   int U = 0, NB = 0;
   std::vector<TimeCoef> tcoef, pcoef;  // [block * U + unit]
+  // G/N blocks whose time was fitted per hosting cluster (t = a + c / f_host_eff with its own
+  // a, c per host): [(block * U + unit) * U + host], used when has_host_coef is set.
+  std::vector<TimeCoef> tcoef_host;
+  std::vector<std::uint8_t> has_host_coef;
   std::vector<std::uint8_t> kind;      // kNone / kProfiled / kAnalytic
   // 1 / pipeline block_scale s per [block * U + unit] (1 = none). tcoef already holds s * t; the
   // pipeline fit models a block as t * (s + kb * f_max / f), so the kb term divides s back out.
@@ -52,12 +56,14 @@ struct CostModel::Impl {
   double raw_time(int b, int u, int opp, int hu, int hopp) const noexcept {
     const size_t i = static_cast<size_t>(b * U + u);
     if (kind[i] == kNone) return kUnavailableMs;
-    const TimeCoef& c = tcoef[i];
     const auto& ud = platform.units[static_cast<size_t>(u)];
     const auto k = ud.kind;
+    const int hh = hu < 0 ? host[static_cast<size_t>(u)] : hu;
+    const size_t ih = i * static_cast<size_t>(U) + static_cast<size_t>(std::max(0, hh));
+    const TimeCoef& c = k != UnitKind::kCpu && hh >= 0 && has_host_coef[ih] ? tcoef_host[ih] : tcoef[i];
     double t = c.a;
     if (ud.has_dvfs()) t += c.b / f_own(u, opp);
-    if (k != UnitKind::kCpu) t += c.c / host_eff_ghz(platform, sim, hu < 0 ? host[static_cast<size_t>(u)] : hu, hopp);
+    if (k != UnitKind::kCpu) t += c.c / host_eff_ghz(platform, sim, hh, hopp);
     return std::max(t, 1e-3);
   }
   // Relative slowness 1/f scaled to 1 at the unit's top OPP (NPU: of the host).

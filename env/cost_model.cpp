@@ -90,6 +90,8 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
   I.pcoef.assign(NBU, {});
   I.kind.assign(NBU, kNone);
   I.inv_bscale.assign(NBU, 1.0);
+  I.tcoef_host.assign(NBU * static_cast<size_t>(I.U), {});
+  I.has_host_coef.assign(NBU * static_cast<size_t>(I.U), 0);
   I.xfer.assign(NBU * static_cast<size_t>(I.U), -1.0);
   I.hand_in.assign(NBU * static_cast<size_t>(I.U), 0.0);
   I.hand_out.assign(NBU * static_cast<size_t>(I.U), 0.0);
@@ -226,6 +228,24 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
           }
         }
       }
+      // Per-host block times of an accelerator (fitted on pipeline rows, calib_pipeline.cpp):
+      // units.<L>.time_by_host.<H> = one [a, b, c] per block of the model.
+      if (mj->contains("units"))
+        for (auto& [L, uj] : (*mj)["units"].items()) {
+          const int u = L.size() == 1 ? platform.unit_index(L[0]) : -1;
+          if (u < 0 || !uj.contains("time_by_host")) continue;
+          for (auto& [H, arr] : uj["time_by_host"].items()) {
+            const int h = H.size() == 1 ? platform.unit_index(H[0]) : -1;
+            const std::string where = path + ": models." + model.name + ".units." + L + ".time_by_host." + H;
+            if (h < 0 || !arr.is_array() || static_cast<int>(arr.size()) != I.NB)
+              return Error(StatusCode::kCorrupt, where + ": needs " + std::to_string(I.NB) + " [a, b, c] for a known host unit");
+            for (int b = 0; b < I.NB; ++b) {
+              const size_t ih = static_cast<size_t>((b * I.U + u) * I.U + h);
+              HETSCHED_RETURN_IF_ERROR(coef3(arr[static_cast<size_t>(b)], where + "[" + std::to_string(b) + "]", &I.tcoef_host[ih]));
+              I.has_host_coef[ih] = 1;
+            }
+          }
+        }
       // Per-block time scale fitted on many pipeline rows (calib_pipeline.cpp).
       if (mj->contains("block_scale")) {
         for (auto& [L, arr] : (*mj)["block_scale"].items()) {
