@@ -203,7 +203,7 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
   {
     CostModelCache cache(p, o.data_dir, tmp);
     for (const auto& r : *prow) {
-      if (held_back(pipeline_key(r))) continue;
+      if (held_back(pipeline_key(r)) || !(r.power_mw > 0)) continue;  // NaN: not measured pipelined
       auto cm = cache.get(r.model);
       if (!cm.ok()) continue;
       auto c = pipeline_config(p, (*cm)->model(), r.order, r.gpu_host, r.npu_host, r.f_little_khz, r.f_big_khz, r.f_gpu_hz);
@@ -231,44 +231,50 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
       y.push_back(r.power_mw);
     }
   }
-  if (X.size() < static_cast<size_t>(ncol)) return Error(StatusCode::kCorrupt, "too few pipeline rows to fit board power");
-  // Non-negative (dynamic and idle increments cannot be negative); rows weighted by 1/y
-  // because validation judges relative error.
-  Eigen::MatrixXd A = Eigen::MatrixXd::Zero(static_cast<int>(X.size()), ncol);
-  Eigen::VectorXd yv(static_cast<int>(X.size()));
-  for (size_t i = 0; i < X.size(); ++i) {
-    for (auto [ci, vi] : X[i]) A(static_cast<int>(i), ci) = vi / y[i];
-    yv(static_cast<int>(i)) = 1.0;
-  }
-  // validate judges the power MAPE (L1 in relative error): iteratively reweighted least squares,
-  // row weight 1 / sqrt(max(|relative residual|, 0.5 %)) on the row-scaled system, from the L2 start.
-  Eigen::VectorXd wsol = lsq(A, yv, true, 1e-9);
-  for (int it = 0; it < 8; ++it) {
-    const Eigen::VectorXd r = A * wsol - yv;
-    Eigen::VectorXd sw(r.size());
-    for (int i = 0; i < r.size(); ++i) sw(i) = 1.0 / std::sqrt(std::max(std::fabs(r(i)), 0.005));
-    wsol = lsq(sw.asDiagonal() * A, sw.asDiagonal() * yv, true, 1e-9);
-  }
-  json pw = {{"base_mw", wsol(0)}, {"idle_mw", json::object()}, {"dyn_mw", json::object()},
-             {"fit_rows", X.size()}, {"model", "base + idle_u[opp_u] + sum_u util_u * dyn_u[opp_u] + sum_acc util_acc * drive_acc[host][opp_host]"}};
-  for (int u = 0; u < p.num_units(); ++u) {
-    const int n = std::max(1, static_cast<int>(p.units[static_cast<size_t>(u)].opps.size()));
-    const std::string L(1, p.units[static_cast<size_t>(u)].letter);
-    std::vector<double> idle(static_cast<size_t>(n), 0.0), dyn(static_cast<size_t>(n), 0.0);
-    for (int k = 1; k < n; ++k) idle[static_cast<size_t>(k)] = wsol(col_idle[static_cast<size_t>(u)] + k - 1);
-    for (int k = 0; k < n; ++k) dyn[static_cast<size_t>(k)] = wsol(col_dyn[static_cast<size_t>(u)] + k);
-    pw["idle_mw"][L] = idle;
-    pw["dyn_mw"][L] = dyn;
-    for (int h = 0; h < p.num_units(); ++h) {
-      const int dc = col_drive[static_cast<size_t>(u)][static_cast<size_t>(h)];
-      if (dc < 0) continue;
-      const int nh = std::max(1, static_cast<int>(p.units[static_cast<size_t>(h)].opps.size()));
-      std::vector<double> d(static_cast<size_t>(nh));
-      for (int k = 0; k < nh; ++k) d[static_cast<size_t>(k)] = wsol(dc + k);
-      pw["drive_mw"][L][std::string(1, p.units[static_cast<size_t>(h)].letter)] = d;
+  if (X.size() < static_cast<size_t>(ncol)) {
+    // Too few pipelined power measurements for the per-OPP model (khadas_vim3 has none): keep
+    // the EM priors (docs/platforms.md) and go on to the switch-mode fits.
+    (*costs)["power"] = power_from_priors(p, sim);
+    (*costs)["power"]["fit_rows"] = X.size();
+  } else {
+    // Non-negative (dynamic and idle increments cannot be negative); rows weighted by 1/y
+    // because validation judges relative error.
+    Eigen::MatrixXd A = Eigen::MatrixXd::Zero(static_cast<int>(X.size()), ncol);
+    Eigen::VectorXd yv(static_cast<int>(X.size()));
+    for (size_t i = 0; i < X.size(); ++i) {
+      for (auto [ci, vi] : X[i]) A(static_cast<int>(i), ci) = vi / y[i];
+      yv(static_cast<int>(i)) = 1.0;
     }
+    // validate judges the power MAPE (L1 in relative error): iteratively reweighted least squares,
+    // row weight 1 / sqrt(max(|relative residual|, 0.5 %)) on the row-scaled system, from the L2 start.
+    Eigen::VectorXd wsol = lsq(A, yv, true, 1e-9);
+    for (int it = 0; it < 8; ++it) {
+      const Eigen::VectorXd r = A * wsol - yv;
+      Eigen::VectorXd sw(r.size());
+      for (int i = 0; i < r.size(); ++i) sw(i) = 1.0 / std::sqrt(std::max(std::fabs(r(i)), 0.005));
+      wsol = lsq(sw.asDiagonal() * A, sw.asDiagonal() * yv, true, 1e-9);
+    }
+    json pw = {{"base_mw", wsol(0)}, {"idle_mw", json::object()}, {"dyn_mw", json::object()},
+               {"fit_rows", X.size()}, {"model", "base + idle_u[opp_u] + sum_u util_u * dyn_u[opp_u] + sum_acc util_acc * drive_acc[host][opp_host]"}};
+    for (int u = 0; u < p.num_units(); ++u) {
+      const int n = std::max(1, static_cast<int>(p.units[static_cast<size_t>(u)].opps.size()));
+      const std::string L(1, p.units[static_cast<size_t>(u)].letter);
+      std::vector<double> idle(static_cast<size_t>(n), 0.0), dyn(static_cast<size_t>(n), 0.0);
+      for (int k = 1; k < n; ++k) idle[static_cast<size_t>(k)] = wsol(col_idle[static_cast<size_t>(u)] + k - 1);
+      for (int k = 0; k < n; ++k) dyn[static_cast<size_t>(k)] = wsol(col_dyn[static_cast<size_t>(u)] + k);
+      pw["idle_mw"][L] = idle;
+      pw["dyn_mw"][L] = dyn;
+      for (int h = 0; h < p.num_units(); ++h) {
+        const int dc = col_drive[static_cast<size_t>(u)][static_cast<size_t>(h)];
+        if (dc < 0) continue;
+        const int nh = std::max(1, static_cast<int>(p.units[static_cast<size_t>(h)].opps.size()));
+        std::vector<double> d(static_cast<size_t>(nh));
+        for (int k = 0; k < nh; ++k) d[static_cast<size_t>(k)] = wsol(dc + k);
+        pw["drive_mw"][L][std::string(1, p.units[static_cast<size_t>(h)].letter)] = d;
+      }
+    }
+    (*costs)["power"] = pw;
   }
-  (*costs)["power"] = pw;
   HETSCHED_RETURN_IF_ERROR(write_json(tmp, *costs));
 
   // Step 5: switch mode, per model (the serial campaigns differ per network) plus a pooled
