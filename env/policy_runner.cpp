@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <thread>
 
 #include "env/sim.hpp"
 #include "policies/config.hpp"
@@ -79,13 +81,18 @@ const policies::MaskInput& OfflineDetector::update(const Observation& o, const C
     ++s;
     const int u = p_->unit_index(c.unit[static_cast<size_t>(b)]);
     if (u >= 0 && s < o.num_stages && s < kMaxStages && o.queue_depth[static_cast<size_t>(s)] > 0 &&
-        o.stage_latency_ms[static_cast<size_t>(s)] <= 0 && o.util[static_cast<size_t>(u)] < 0.01)
-      left_[static_cast<size_t>(u)] = forget_;
+        o.stage_latency_ms[static_cast<size_t>(s)] <= 0 && o.util[static_cast<size_t>(u)] < 0.01 &&
+        left_[static_cast<size_t>(u)] == 0) {
+      const size_t i = static_cast<size_t>(u);
+      strikes_[i] = since_[i] <= retry_ ? std::min(strikes_[i] + 1, 1) : 0;
+      left_[i] = forget_ << strikes_[i];
+    }
     b = e;
   }
   for (int u = 0; u < n; ++u) {
     const size_t i = static_cast<size_t>(u);
-    if (left_[i] > 0) --left_[i];
+    if (left_[i] > 0 && --left_[i] == 0) since_[i] = 0;
+    else if (left_[i] == 0 && since_[i] < (1 << 20)) ++since_[i];
     m_.online[i] = left_[i] == 0;
     const policies::UnitDesc& d = p_->units[i];
     int cap = 127;
@@ -121,7 +128,8 @@ ScenarioEvent ev(EventType t, char unit = 0, int cores = 0, double util = 0, dou
 
 }  // namespace
 
-Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<Scenario>& scenarios, int max_candidates) {
+Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<Scenario>& scenarios, int max_candidates,
+                                              int threads) {
   std::vector<Conditions> grid;
   const auto& P = s.platform;
   std::vector<std::vector<ScenarioEvent>> variants = {{}};
@@ -159,11 +167,30 @@ Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<
     grid.push_back(conditions_at(sc, P, 0.0));
     for (double t : change_points(sc)) grid.push_back(conditions_at(sc, P, t + 1e-6));
   }
+  // Answer the grid: worker w takes entries w, w+W, ...; each has its own Oracle (query() uses
+  // the oracle's buffers), results land by index, so the order below is thread-independent.
+  const int W = std::clamp(threads, 1, 16);
+  std::vector<OracleResult> res(grid.size());
+  std::vector<std::uint8_t> ok(grid.size(), 0);
+  std::vector<std::shared_ptr<Oracle>> oracles{s.oracle};
+  for (int w = 1; w < W; ++w) {
+    auto o = Oracle::create(*s.cost, {});
+    if (!o.ok()) return Error(o.status().code(), "oracle: " + o.status().message());
+    oracles.push_back(std::make_shared<Oracle>(std::move(o.value())));
+  }
+  auto work = [&](int w) {
+    for (size_t i = static_cast<size_t>(w); i < grid.size(); i += static_cast<size_t>(W))
+      ok[i] = oracles[static_cast<size_t>(w)]->query(grid[i], &res[i]).ok() ? 1 : 0;  // fails e.g. with nothing online
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < W; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
   std::map<std::string, std::pair<int, Config>> seen;  // text → (count, config)
   std::vector<std::string> first_order;
-  for (const Conditions& c : grid) {
-    OracleResult r;
-    if (Status st = s.oracle->query(c, &r); !st.ok()) continue;  // e.g. nothing online
+  for (size_t i = 0; i < grid.size(); ++i) {
+    if (!ok[i]) continue;
+    const OracleResult& r = res[i];
     const std::string key = policies::format_config(r.config, P);
     auto [it, fresh] = seen.try_emplace(key, 0, r.config);
     if (fresh) first_order.push_back(key);
@@ -256,16 +283,102 @@ std::string join_candidates(const std::vector<Config>& c, const policies::Platfo
   return out;
 }
 
-Result<AgentParts> make_agent_parts(RunnerSetup& s, const std::vector<Config>& candidates, double min_map) {
+Result<std::vector<policies::CandidateCost>> candidate_costs(const RunnerSetup& s, const std::vector<Config>& cands) {
+  const auto& P = s.platform;
+  const CostModel& cm = *s.cost;
+  std::vector<policies::CandidateCost> out;
+  for (size_t k = 0; k < cands.size(); ++k) {
+    const Config& c = cands[k];
+    // The same per-unit busy sums as predict_pipeline (env/predict.cpp).
+    policies::CandidateCost cc;
+    std::array<double, kMaxUnits> busy{};
+    for (int b = 0; b < c.num_blocks; ++b) {
+      const int u = P.unit_index(c.unit[static_cast<size_t>(b)]);
+      if (u < 0) return Error(StatusCode::kInvalidArgument, "candidate_costs: candidate " + std::to_string(k) + ": unknown unit");
+      const policies::UnitKind kind = P.units[static_cast<size_t>(u)].kind;
+      int h = -1;
+      if (kind != policies::UnitKind::kCpu) {
+        h = P.unit_index(kind == policies::UnitKind::kGpu ? c.gpu_host : c.npu_host);
+        if (h < 0) h = cm.default_host(u);
+      }
+      const int opp = c.freq_idx[static_cast<size_t>(u)], hopp = h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0;
+      double t = cm.block_time_ms(b, u, opp, h, hopp);
+      if (b > 0) t += cm.transfer_ms(b - 1, P.unit_index(c.unit[static_cast<size_t>(b - 1)]), u);
+      if (b == 0) t += h >= 0 ? cm.input_ms(h, hopp) : cm.input_ms(u, opp);
+      if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)]) t += cm.segment_ms(u, h, hopp);
+      busy[static_cast<size_t>(u)] += t;
+    }
+    for (int u = 0; u < P.num_units(); ++u) {
+      const size_t i = static_cast<size_t>(u);
+      if (!(busy[i] < 1e8))
+        return Error(StatusCode::kInvalidArgument, "candidate_costs: candidate " + policies::format_config(c, P) + " cannot run");
+      cc.busy_ms[i] = static_cast<float>(busy[i]);
+      cc.dyn_mw[i] = busy[i] > 0 ? static_cast<float>(cm.dynamic_power_mw(u, c.freq_idx[i], 1.0)) : 0.0f;
+    }
+    cc.idle_mw = static_cast<float>(cm.idle_power_mw(c.freq_idx, 25.0) - cm.leakage_power_mw(25.0));
+    out.push_back(cc);
+  }
+  return out;
+}
+
+std::string join_costs(const std::vector<policies::CandidateCost>& c, int num_units) {
+  std::string out;
+  char buf[64];
+  for (size_t k = 0; k < c.size(); ++k) {
+    if (k) out += '|';
+    std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(c[k].idle_mw));
+    out += buf;
+    for (int u = 0; u < num_units; ++u) {
+      std::snprintf(buf, sizeof buf, ";%.9g,%.9g", static_cast<double>(c[k].busy_ms[static_cast<size_t>(u)]),
+                    static_cast<double>(c[k].dyn_mw[static_cast<size_t>(u)]));
+      out += buf;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<policies::CandidateCost>> parse_costs(const std::string& text, int num_units, size_t expected) {
+  std::vector<policies::CandidateCost> out;
+  const char* p = text.c_str();
+  auto num = [&](float* v, char sep) {
+    char* end = nullptr;
+    const double d = std::strtod(p, &end);
+    if (end == p || !std::isfinite(d) || d < 0 || d > 1e9) return false;
+    *v = static_cast<float>(d);
+    p = end;
+    if (sep && *p != sep) return false;
+    if (sep) ++p;
+    return true;
+  };
+  while (*p) {
+    policies::CandidateCost c;
+    bool ok = num(&c.idle_mw, 0);
+    for (int u = 0; u < num_units && ok; ++u)
+      ok = *p++ == ';' && num(&c.busy_ms[static_cast<size_t>(u)], ',') && num(&c.dyn_mw[static_cast<size_t>(u)], 0);
+    if (!ok || (*p && *p != '|'))
+      return Error(StatusCode::kCorrupt, "candidate_costs: entry " + std::to_string(out.size()) + " is not idle;busy,dyn x " +
+                                             std::to_string(num_units));
+    out.push_back(c);
+    if (*p == '|') ++p;
+  }
+  if (out.size() != expected)
+    return Error(StatusCode::kCorrupt, "candidate_costs: " + std::to_string(out.size()) + " entries for " +
+                                           std::to_string(expected) + " candidates");
+  return out;
+}
+
+Result<AgentParts> make_agent_parts(RunnerSetup& s, const std::vector<Config>& candidates, double min_map,
+                                    const std::vector<policies::CandidateCost>& costs) {
   policies::ActionSpaceOptions ao;
   ao.candidates = candidates;
+  ao.costs = costs;
   auto acc = policies::load_accuracy_table(s.data_dir, s.model.name);
   if (!acc.ok()) return acc.status();
   ao.accuracy = *acc;
   ao.min_map = min_map;
   auto space = policies::ActionSpace::create(s.platform, s.model, ao);
   if (!space.ok()) return space.status();
-  auto enc = policies::ObsEncoder::create(s.platform, space->num_candidates());
+  auto enc = policies::ObsEncoder::create(*space);
   if (!enc.ok()) return enc.status();
   AgentParts a{std::make_shared<const policies::ActionSpace>(std::move(space.value())), *enc, {}};
   a.schema = {s.platform.name, s.model.name, a.space->schema() + "; " + a.encoder.schema(), policies::kObsSchemaVersion};
@@ -276,7 +389,8 @@ std::string shipped_policy_path(const RunnerSetup& s) {
   return s.data_dir + "/policies/trained/" + s.platform.name + "_" + s.model.name + ".policy";
 }
 
-Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const std::string& path) {
+Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const std::string& path,
+                                                           const policies::AgentOptions& options) {
   auto f = policies::read_policy_file(path);
   if (!f.ok()) return f.status();
   auto it = f->metadata.find("candidates");
@@ -294,11 +408,17 @@ Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const
   }
   double min_map = 0;
   if (auto m = f->metadata.find("min_map"); m != f->metadata.end()) min_map = std::atof(m->second.c_str());
-  auto parts = make_agent_parts(s, cands, min_map);
+  std::vector<policies::CandidateCost> costs;
+  if (auto m = f->metadata.find("candidate_costs"); m != f->metadata.end()) {
+    auto c = parse_costs(m->second, s.platform.num_units(), cands.size());
+    if (!c.ok()) return Error(c.status().code(), path + ": metadata " + c.status().message());
+    costs = std::move(c.value());
+  }
+  auto parts = make_agent_parts(s, cands, min_map, costs);
   if (!parts.ok()) return Error(parts.status().code(), path + ": " + parts.status().message());
   HETSCHED_RETURN_IF_ERROR(policies::check_schema(*f, parts->schema, path, parts->encoder.size(), parts->space->size()));
   auto pol = std::make_unique<policies::MlpPolicy>(std::move(f->mlp), "trained:" + path.substr(path.find_last_of('/') + 1));
-  return policies::make_agent(parts->space, parts->encoder, std::move(pol));
+  return policies::make_agent(parts->space, parts->encoder, std::move(pol), options);
 }
 
 }  // namespace hetsched::env

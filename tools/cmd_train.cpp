@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
 
 #include "agent/export.hpp"
 #include "agent/trainer.hpp"
@@ -120,9 +122,12 @@ int cmd_train(const std::vector<std::string>& argv) {
   }
   if (scen.empty()) return fail(kExitUsage, "train: no scenario files found in --scenarios");
 
-  auto cands = env::oracle_candidates(s, scen, 64);
+  const auto t_start = std::chrono::steady_clock::now();
+  auto cands = env::oracle_candidates(s, scen, 64, std::max<int>(1, static_cast<int>(*threads)));
   if (!cands.ok()) return fail(kExitRuntime, "train: " + cands.status().message());
-  auto parts = env::make_agent_parts(s, *cands, *min_map);
+  auto costs = env::candidate_costs(s, *cands);
+  if (!costs.ok()) return fail(kExitRuntime, "train: " + costs.status().message());
+  auto parts = env::make_agent_parts(s, *cands, *min_map, *costs);
   if (!parts.ok()) return fail(kExitRuntime, "train: " + parts.status().message());
   const auto& space = *parts->space;
   const auto& enc = parts->encoder;
@@ -161,9 +166,32 @@ int cmd_train(const std::vector<std::string>& argv) {
   std::vector<std::uint64_t> seen(static_cast<size_t>(N), ~0ull);
   std::vector<std::uint64_t> seeds(static_cast<size_t>(N));
   std::vector<env::Conditions> last_cond(static_cast<size_t>(N));
+  std::vector<policies::EncoderState> est(static_cast<size_t>(N));
+  // Teacher answers by conditions (all envs and episodes share them): the oracle is the
+  // expensive part of a DAgger step (up to ~100 ms per query for mobilenet_v1).
+  std::map<std::string, int> teacher_cache;
+  std::int64_t teacher_queries = 0;
+  auto teacher = [&](const env::Conditions& c) {
+    std::string key;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g/%g/%g", c.target_fps, c.max_latency_ms, c.power_budget_mw);
+    key = buf;
+    for (int u = 0; u < s.platform.num_units(); ++u) {
+      const auto& x = c.unit[static_cast<size_t>(u)];
+      std::snprintf(buf, sizeof buf, "|%d/%g/%d/%g", x.online ? 1 : 0, x.slowdown, x.max_opp, x.bg_util);
+      key += buf;
+    }
+    auto it = teacher_cache.find(key);
+    if (it != teacher_cache.end()) return it->second;
+    env::OracleResult orc;
+    ++teacher_queries;
+    const int h = s.oracle->query(c, &orc).ok() ? space.find_candidate(orc.config) : -1;
+    teacher_cache.emplace(std::move(key), h);
+    return h;
+  };
   policies::TelemetryFrame frame;
   Rng rng(static_cast<std::uint64_t>(*seed) ^ 0xabcdefull);
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = t_start;  // --minutes caps the whole run, candidate grid included
   const double cap_s = *minutes * 60.0;
   std::int64_t total = 0, episode = 0;
   float last_loss = std::nanf("");
@@ -185,6 +213,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     if (!best.ok()) return fail(kExitRuntime, "train: " + best.status().message());
     std::fill(cfg.begin(), cfg.end(), *best);
     for (auto& d : det) d.reset();
+    std::fill(est.begin(), est.end(), policies::EncoderState{});
     std::fill(seen.begin(), seen.end(), ~0ull);
     B.step(cfg);  // the first period runs the offline pick; the agent decides from then on
     auto encode_all = [&](std::vector<float>& o, std::vector<std::uint8_t>& m) {
@@ -192,7 +221,9 @@ int cmd_train(const std::vector<std::string>& argv) {
         const env::StepResult& r = B.results()[static_cast<size_t>(i)];
         frame_from_observation(r.obs, &frame);
         const auto& mi = det[static_cast<size_t>(i)].update(r.obs, cfg[static_cast<size_t>(i)]);
-        enc.encode(frame, cfg[static_cast<size_t>(i)], space.find_candidate(cfg[static_cast<size_t>(i)]),
+        const int cur = space.find_candidate(cfg[static_cast<size_t>(i)]);
+        enc.observe(frame, cfg[static_cast<size_t>(i)], cur, &est[static_cast<size_t>(i)]);
+        enc.encode(frame, cfg[static_cast<size_t>(i)], cur, est[static_cast<size_t>(i)],
                    std::span<float>(o).subspan(static_cast<size_t>(i * O), static_cast<size_t>(O)));
         space.mask(cfg[static_cast<size_t>(i)], mi, std::span<std::uint8_t>(m).subspan(static_cast<size_t>(i * A), static_cast<size_t>(A)));
       }
@@ -204,11 +235,14 @@ int cmd_train(const std::vector<std::string>& argv) {
     while (!done) {
       for (int i = 0; i < N; ++i) {
         const size_t k = static_cast<size_t>(i);
-        // Teacher hint: the oracle's choice for the hidden conditions, re-queried when they change.
-        const env::Conditions& c = B.results()[k].info.conditions;
+        // Teacher hint: the oracle's choice for the hidden conditions, re-queried when they
+        // change, with unit availability as the policy senses it (OfflineDetector): the policy
+        // cannot know that a masked unit is back, nor that a forgotten one is still down, so
+        // labels that assume it would teach it what it cannot infer.
+        env::Conditions c = B.results()[k].info.conditions;
+        for (int u = 0; u < s.platform.num_units(); ++u) c.unit[static_cast<size_t>(u)].online = det[k].mask().online[static_cast<size_t>(u)];
         if (seen[k] == ~0ull || changed(c, last_cond[k])) {
-          env::OracleResult orc;
-          hint[k] = s.oracle->query(c, &orc).ok() ? space.find_candidate(orc.config) : -1;
+          hint[k] = teacher(c);
           last_cond[k] = c;
           seen[k] = 0;
         }
@@ -260,6 +294,7 @@ int cmd_train(const std::vector<std::string>& argv) {
   for (const auto& sc : scen) names += (names.empty() ? "" : ",") + sc.name;
   Status st = agent::save_dqn_policy(out, trainer->dqn(), parts->schema,
                                      {{"candidates", env::join_candidates(*cands, s.platform)},
+                                      {"candidate_costs", env::join_costs(*costs, s.platform.num_units())},
                                       {"min_map", std::to_string(*min_map)},
                                       {"scenarios", names},
                                       {"env_steps", std::to_string(total)},
@@ -268,8 +303,9 @@ int cmd_train(const std::vector<std::string>& argv) {
                                       {"train_seed", std::to_string(*seed)},
                                       {"trainer", learner}});
   if (!st.ok()) return fail(kExitRuntime, "train: " + st.message());
-  std::fprintf(stderr, "train: wrote %s (%lld steps, %lld episodes, %.0f s, weights checksum %016llx) and %s.csv\n", out.c_str(),
-               static_cast<long long>(total), static_cast<long long>(episode), elapsed,
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  std::fprintf(stderr, "train: wrote %s (%lld steps, %lld episodes, %lld teacher queries, %.0f s training, %.0f s wall incl. candidates, weights checksum %016llx) and %s.csv\n", out.c_str(),
+               static_cast<long long>(total), static_cast<long long>(episode), static_cast<long long>(teacher_queries), elapsed, wall,
                static_cast<unsigned long long>(trainer->dqn().online().checksum()), out.c_str());
   return kExitOk;
 }
