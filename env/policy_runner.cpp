@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <cstdlib>
 #include <map>
 #include <thread>
@@ -128,8 +131,136 @@ ScenarioEvent ev(EventType t, char unit = 0, int cores = 0, double util = 0, dou
 
 }  // namespace
 
+namespace {
+// The configuration as a policy file stores it (text round trip): candidates, cached answers
+// and the starting configuration all compare equal to what a loaded policy rebuilds.
+Config canonical(const Config& c, const RunnerSetup& s) {
+  auto p = policies::parse_config(policies::format_config(c, s.platform), s.platform, s.model);
+  return p.ok() ? *p : c;
+}
+struct Fnv {
+  std::uint64_t h = 1469598103934665603ull;
+  void bytes(const void* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
+  }
+  void d(double v) { bytes(&v, sizeof v); }
+  template <class T>
+  void vec(const std::vector<T>& v) { bytes(v.data(), v.size() * sizeof(T)); }
+};
+}  // namespace
+
+OracleCache OracleCache::open(RunnerSetup& s, const std::string& dir) {
+  OracleCache c;
+  c.platform_ = &s.platform;
+  c.model_ = &s.model;
+  const OracleTable& t = s.oracle->table();
+  Fnv f;
+  f.bytes(s.platform.name.data(), s.platform.name.size());
+  f.bytes(s.model.name.data(), s.model.name.size());
+  f.vec(t.time_prefix), f.vec(t.stage_power_mw), f.vec(t.stage_fixed_ms), f.vec(t.first_fixed_ms), f.vec(t.transfer),
+      f.vec(t.unit_power_mw);
+  if (t.base_power) {
+    // Base power at a few probe points (all-low / all-high OPPs, cool / hot die, background load).
+    for (int hi = 0; hi < 2; ++hi)
+      for (double temp : {25.0, 70.0}) {
+        OppVector opp{};
+        for (int u = 0; u < t.num_units; ++u)
+          opp[static_cast<size_t>(u)] = t.units[static_cast<size_t>(u)].dvfs
+                                            ? static_cast<std::int8_t>(hi ? t.units[static_cast<size_t>(u)].num_opps - 1 : 0)
+                                            : static_cast<std::int8_t>(-1);
+        Conditions cond;
+        cond.die_temp_c = temp;
+        cond.unit[0].bg_util = hi ? 0.5 : 0.0;
+        f.d(t.base_power(opp, cond));
+      }
+  }
+  c.identity_ = f.h;
+  if (dir.empty()) return c;
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(c.identity_));
+  c.path_ = dir + "/oracle_" + s.platform.name + "_" + s.model.name + "_" + hex + ".txt";
+  std::ifstream in(c.path_);
+  if (!in) return c;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    const size_t sp = line.find(' ');
+    char* end = nullptr;
+    const unsigned long long k = sp == 16 ? std::strtoull(line.c_str(), &end, 16) : 0;
+    if (sp != 16 || end != line.c_str() + 16 || sp + 1 >= line.size()) {
+      c.note_ = c.path_ + ":" + std::to_string(n) + ": not 'key config'; the cache is ignored";
+      c.entries_.clear();
+      return c;
+    }
+    c.entries_[k] = line.substr(sp + 1);
+  }
+  return c;
+}
+
+std::uint64_t OracleCache::key(const Conditions& c) const noexcept {
+  Fnv f;
+  f.bytes(&identity_, sizeof identity_);
+  f.d(c.target_fps), f.d(c.max_latency_ms), f.d(c.power_budget_mw), f.d(c.ambient_c), f.d(c.die_temp_c);
+  for (const auto& u : c.unit) {
+    const std::uint8_t on = u.online ? 1 : 0;
+    f.bytes(&on, 1), f.d(u.slowdown), f.bytes(&u.max_opp, sizeof u.max_opp), f.d(u.bg_util);
+  }
+  return f.h;
+}
+
+bool OracleCache::lookup(const Conditions& c, Config* out, bool* ok) const {
+  auto it = entries_.find(key(c));
+  if (it == entries_.end()) return false;
+  if (it->second == "-") {
+    *ok = false;
+  } else {
+    auto cfg = policies::parse_config(it->second, *platform_, *model_);
+    if (!cfg.ok()) return false;  // stale or damaged entry: ask the oracle
+    *out = *cfg;
+    *ok = true;
+  }
+  ++hits_;
+  return true;
+}
+
+void OracleCache::store(const Conditions& c, const Config& config, bool ok) {
+  entries_[key(c)] = ok ? policies::format_config(config, *platform_) : "-";
+  dirty_ = true;
+}
+
+bool OracleCache::query(RunnerSetup& s, const Conditions& c, Config* out) {
+  bool ok = false;
+  if (lookup(c, out, &ok)) return ok;
+  ++misses_;
+  OracleResult r;
+  ok = s.oracle->query(c, &r).ok();
+  if (ok) *out = canonical(r.config, s);
+  store(c, r.config, ok);
+  return ok;
+}
+
+Status OracleCache::flush() {
+  if (path_.empty() || !dirty_) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
+  const std::string tmp = path_ + ".tmp" + std::to_string(static_cast<long long>(::getpid()));
+  {
+    std::ofstream o(tmp);
+    char hex[32];
+    for (const auto& [k, v] : entries_) {
+      std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(k));
+      o << hex << ' ' << v << '\n';
+    }
+    if (!o) return Error(StatusCode::kIoError, "oracle cache: cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path_.c_str()) != 0) return Error(StatusCode::kIoError, "oracle cache: cannot rename " + tmp + " to " + path_);
+  dirty_ = false;
+  return Status::Ok();
+}
+
 Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<Scenario>& scenarios, int max_candidates,
-                                              int threads) {
+                                              int threads, OracleCache* cache) {
   std::vector<Conditions> grid;
   const auto& P = s.platform;
   std::vector<std::vector<ScenarioEvent>> variants = {{}};
@@ -171,7 +302,12 @@ Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<
   // the oracle's buffers), results land by index, so the order below is thread-independent.
   const int W = std::clamp(threads, 1, 16);
   std::vector<OracleResult> res(grid.size());
-  std::vector<std::uint8_t> ok(grid.size(), 0);
+  std::vector<std::uint8_t> ok(grid.size(), 0), known(grid.size(), 0);
+  if (cache)
+    for (size_t i = 0; i < grid.size(); ++i) {
+      bool a = false;
+      if (cache->lookup(grid[i], &res[i].config, &a)) known[i] = 1, ok[i] = a ? 1 : 0;
+    }
   std::vector<std::shared_ptr<Oracle>> oracles{s.oracle};
   for (int w = 1; w < W; ++w) {
     auto o = Oracle::create(*s.cost, {});
@@ -180,12 +316,17 @@ Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<
   }
   auto work = [&](int w) {
     for (size_t i = static_cast<size_t>(w); i < grid.size(); i += static_cast<size_t>(W))
-      ok[i] = oracles[static_cast<size_t>(w)]->query(grid[i], &res[i]).ok() ? 1 : 0;  // fails e.g. with nothing online
+      if (!known[i]) ok[i] = oracles[static_cast<size_t>(w)]->query(grid[i], &res[i]).ok() ? 1 : 0;  // fails e.g. with nothing online
   };
   std::vector<std::thread> pool;
   for (int w = 1; w < W; ++w) pool.emplace_back(work, w);
   work(0);
   for (auto& t : pool) t.join();
+  for (size_t i = 0; i < grid.size(); ++i)
+    if (!known[i]) {
+      res[i].config = canonical(res[i].config, s);
+      if (cache) cache->store(grid[i], res[i].config, ok[i] != 0);
+    }
   std::map<std::string, std::pair<int, Config>> seen;  // text → (count, config)
   std::vector<std::string> first_order;
   for (size_t i = 0; i < grid.size(); ++i) {
@@ -208,7 +349,7 @@ Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<
 Result<Config> static_best(RunnerSetup& s, const Scenario& scenario) {
   OracleResult r;
   HETSCHED_RETURN_IF_ERROR(s.oracle->query(conditions_at(scenario, s.platform, 0.0), &r));
-  return r.config;
+  return canonical(r.config, s);
 }
 
 Result<std::unique_ptr<policies::Controller>> make_builtin(RunnerSetup& s, const std::string& name, const Scenario& scenario) {

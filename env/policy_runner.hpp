@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,6 +73,41 @@ class OfflineDetector {
   policies::MaskInput m_;
 };
 
+// The oracle's answers by conditions, kept in memory and optionally in a file
+// (DIR/oracle_<platform>_<model>_<identity>.txt, one "key config" line per answer), so a
+// retrain with the same cost model does not query the oracle again. The identity hashes the
+// oracle's whole cost table (times, powers, transfers, base power at probe points), so any
+// change of the cost model opens a new file. The oracle is deterministic, so an answer from
+// the file is the answer a query would give: results do not depend on the cache's state.
+class OracleCache {
+ public:
+  // dir "" = memory only. Never fails: an unreadable file starts empty (the reason is kept in
+  // note()), an unwritable one makes flush() return the error.
+  static OracleCache open(RunnerSetup& s, const std::string& dir);
+  // The oracle's configuration for c (ok = false when the oracle has no answer, e.g. nothing online).
+  bool lookup(const Conditions& c, Config* out, bool* ok) const;
+  void store(const Conditions& c, const Config& config, bool ok);
+  // Queries s.oracle on a miss and stores the answer.
+  bool query(RunnerSetup& s, const Conditions& c, Config* out);
+  Status flush();
+  std::int64_t hits() const noexcept { return hits_; }
+  std::int64_t misses() const noexcept { return misses_; }
+  size_t size() const noexcept { return entries_.size(); }
+  const std::string& path() const noexcept { return path_; }
+  const std::string& note() const noexcept { return note_; }
+
+ private:
+  std::uint64_t key(const Conditions& c) const noexcept;
+  std::uint64_t identity_ = 0;
+  std::string path_, note_;
+  std::map<std::uint64_t, std::string> entries_;  // key → config text ("-" = no answer)
+  const policies::PlatformDesc* platform_ = nullptr;
+  const policies::ModelDesc* model_ = nullptr;
+  bool dirty_ = false;
+  mutable std::int64_t hits_ = 0;
+  std::int64_t misses_ = 0;
+};
+
 // The oracle's configurations for a grid of conditions (targets 0..30 FPS × background load,
 // contention, offline accelerators, latency bounds, power budgets, thermal caps) plus the
 // initial and change-point conditions of `scenarios`; the most frequently chosen first, at
@@ -79,7 +115,7 @@ class OfflineDetector {
 // The grid is the same for every call with the same inputs; `threads` (>= 1) oracles answer it
 // in parallel, each on a fixed slice, so the result does not depend on the thread count.
 Result<std::vector<policies::Config>> oracle_candidates(RunnerSetup& s, const std::vector<Scenario>& scenarios,
-                                                        int max_candidates, int threads = 1);
+                                                        int max_candidates, int threads = 1, OracleCache* cache = nullptr);
 // The cost model's predictions for each candidate on an idle board (ActionSpace costs).
 Result<std::vector<policies::CandidateCost>> candidate_costs(const RunnerSetup& s, const std::vector<policies::Config>& c);
 // Costs as stored in a policy file's metadata ("candidate_costs") and back.

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -76,7 +77,8 @@ int cmd_train(const std::vector<std::string>& argv) {
        {"envs", "N", "environments stepped together (default 8)"},
        {"threads", "N", "threads stepping them (default 1; results do not depend on it)"},
        {"learner", "L", "dagger (default: imitate the oracle on visited states, DQN regression) or dqn (Double DQN on the env reward)"},
-       {"min-map", "X", "accuracy budget for int8 NPU blocks (mAP, models with a table only; default 0 = none)"}},
+       {"min-map", "X", "accuracy budget for int8 NPU blocks (mAP, models with a table only; default 0 = none)"},
+       {"cache", "DIR", "oracle answer cache (default $HETSCHED_CACHE_DIR or ~/.cache/hetsched; 'none' = off); results do not depend on it"}},
       0, 0};
   Args a = Args::parse(spec, argv);
   if (a.exit_code) return *a.exit_code;
@@ -123,7 +125,15 @@ int cmd_train(const std::vector<std::string>& argv) {
   if (scen.empty()) return fail(kExitUsage, "train: no scenario files found in --scenarios");
 
   const auto t_start = std::chrono::steady_clock::now();
-  auto cands = env::oracle_candidates(s, scen, 64, std::max<int>(1, static_cast<int>(*threads)));
+  std::string cache_dir = a.get("cache", "");
+  if (cache_dir.empty()) {
+    if (const char* d = std::getenv("HETSCHED_CACHE_DIR"); d && *d) cache_dir = d;
+    else if (const char* h = std::getenv("HOME"); h && *h) cache_dir = std::string(h) + "/.cache/hetsched";
+  }
+  if (cache_dir == "none") cache_dir.clear();
+  env::OracleCache ocache = env::OracleCache::open(s, cache_dir);
+  if (!ocache.note().empty()) std::fprintf(stderr, "train: %s\n", ocache.note().c_str());
+  auto cands = env::oracle_candidates(s, scen, 64, std::max<int>(1, static_cast<int>(*threads)), &ocache);
   if (!cands.ok()) return fail(kExitRuntime, "train: " + cands.status().message());
   auto costs = env::candidate_costs(s, *cands);
   if (!costs.ok()) return fail(kExitRuntime, "train: " + costs.status().message());
@@ -167,27 +177,17 @@ int cmd_train(const std::vector<std::string>& argv) {
   std::vector<std::uint64_t> seeds(static_cast<size_t>(N));
   std::vector<env::Conditions> last_cond(static_cast<size_t>(N));
   std::vector<policies::EncoderState> est(static_cast<size_t>(N));
-  // Teacher answers by conditions (all envs and episodes share them): the oracle is the
-  // expensive part of a DAgger step (up to ~100 ms per query for mobilenet_v1).
-  std::map<std::string, int> teacher_cache;
-  std::int64_t teacher_queries = 0;
+  // Teacher answers by conditions, shared by all envs and episodes (and with --cache across
+  // runs): the oracle is the expensive part of a DAgger step (up to ~0.5 s per query for
+  // mobilenet_v1). The die temperature only moves leakage; it is rounded to 5 °C so answers
+  // can be reused, and the rounded conditions are what the oracle is asked, so labels are the
+  // same whether they come from the cache or from a query.
   auto teacher = [&](const env::Conditions& c) {
-    std::string key;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%g/%g/%g", c.target_fps, c.max_latency_ms, c.power_budget_mw);
-    key = buf;
-    for (int u = 0; u < s.platform.num_units(); ++u) {
-      const auto& x = c.unit[static_cast<size_t>(u)];
-      std::snprintf(buf, sizeof buf, "|%d/%g/%d/%g", x.online ? 1 : 0, x.slowdown, x.max_opp, x.bg_util);
-      key += buf;
-    }
-    auto it = teacher_cache.find(key);
-    if (it != teacher_cache.end()) return it->second;
-    env::OracleResult orc;
-    ++teacher_queries;
-    const int h = s.oracle->query(c, &orc).ok() ? space.find_candidate(orc.config) : -1;
-    teacher_cache.emplace(std::move(key), h);
-    return h;
+    env::Conditions q = c;
+    q.die_temp_c = 5.0 * std::round(c.die_temp_c / 5.0);
+    q.ambient_c = 5.0 * std::round(c.ambient_c / 5.0);
+    Config cfg;
+    return ocache.query(s, q, &cfg) ? space.find_candidate(cfg) : -1;
   };
   policies::TelemetryFrame frame;
   Rng rng(static_cast<std::uint64_t>(*seed) ^ 0xabcdefull);
@@ -290,6 +290,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   std::fprintf(stderr, "\n");
+  if (Status cs = ocache.flush(); !cs.ok()) std::fprintf(stderr, "train: warning: %s\n", cs.message().c_str());
   std::string names;
   for (const auto& sc : scen) names += (names.empty() ? "" : ",") + sc.name;
   Status st = agent::save_dqn_policy(out, trainer->dqn(), parts->schema,
@@ -304,8 +305,8 @@ int cmd_train(const std::vector<std::string>& argv) {
                                       {"trainer", learner}});
   if (!st.ok()) return fail(kExitRuntime, "train: " + st.message());
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  std::fprintf(stderr, "train: wrote %s (%lld steps, %lld episodes, %lld teacher queries, %.0f s training, %.0f s wall incl. candidates, weights checksum %016llx) and %s.csv\n", out.c_str(),
-               static_cast<long long>(total), static_cast<long long>(episode), static_cast<long long>(teacher_queries), elapsed, wall,
+  std::fprintf(stderr, "train: wrote %s (%lld steps, %lld episodes, %lld oracle queries (%lld from the cache), %.0f s training, %.0f s wall incl. candidates, weights checksum %016llx) and %s.csv\n", out.c_str(),
+               static_cast<long long>(total), static_cast<long long>(episode), static_cast<long long>(ocache.misses()), static_cast<long long>(ocache.hits()), elapsed, wall,
                static_cast<unsigned long long>(trainer->dqn().online().checksum()), out.c_str());
   return kExitOk;
 }
