@@ -135,6 +135,7 @@ void ObsEncoder::observe(const TelemetryFrame& f, const Config& cur, int candida
   // Measured busy time per frame on each unit = sum of its stages' mean service times.
   std::array<double, kMaxUnits> meas{}, pred{};
   std::uint32_t used = 0, measured = 0;
+  bool hung = false;
   int s = -1;
   for (int b = 0; b < std::clamp(cur.num_blocks, 0, kMaxBlocks);) {
     int e = b;
@@ -144,8 +145,13 @@ void ObsEncoder::observe(const TelemetryFrame& f, const Config& cur, int candida
     if (u >= 0) {
       used |= 1u << u;
       const double t = s < std::min(f.num_stages, kObsMaxStages) ? f.stage_latency_us[static_cast<size_t>(s)] : 0;
-      if (std::isfinite(t) && t > 0) meas[static_cast<size_t>(u)] += t * 1e-3, measured |= 1u << u;
-      else measured |= 1u << (u + 16);  // a stage of u without a sample: no estimate this period
+      if (std::isfinite(t) && t > 0) {
+        meas[static_cast<size_t>(u)] += t * 1e-3, measured |= 1u << u;
+      } else {
+        measured |= 1u << (u + 16);  // a stage of u without a sample: no estimate this period
+        // ... and frames waiting in front of it: hung, not just idle at a low target.
+        if (s < kObsMaxStages && f.queue_depth[static_cast<size_t>(s)] > 0) hung = true;
+      }
     }
     b = e;
   }
@@ -176,10 +182,9 @@ void ObsEncoder::observe(const TelemetryFrame& f, const Config& cur, int candida
   // Delivery efficiency of the running candidate, once the 1 s FPS window holds only frames of
   // this configuration (settled >= 12 periods of 100 ms): delivered below 0.97·target = the
   // pipeline is saturated, so delivered ≈ its capacity; at or above target, capacity >= delivered.
-  // A stage without a sample (a hung accelerator, a drain) also restarts the count: the FPS
-  // then says nothing about the configuration's capacity.
-  const bool all_sampled = !(measured >> 16);
-  st->settled = (cur == st->last && !f.reconfiguring && all_sampled) ? std::min(st->settled + 1, 1000) : 0;
+  // A stage without a sample but with frames waiting (a hung accelerator) also restarts the
+  // count: the FPS then says nothing about the configuration's capacity.
+  st->settled = (cur == st->last && !f.reconfiguring && !hung) ? std::min(st->settled + 1, 1000) : 0;
   st->last = cur;
   if (candidate >= 0 && candidate < cand_ && candidate < ActionSpace::kMaxCandidates && st->settled >= 12 && f.fps_ok &&
       f.target_fps > 0 && std::isfinite(f.fps) && f.fps > 0) {

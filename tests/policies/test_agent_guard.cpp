@@ -112,6 +112,7 @@ TEST(AgentObs, DeliveryEfficiencyLearnedOnlyFromSettledSampledPeriods) {
   // A hung stage (no sample) says nothing about capacity: a fresh run, no learning.
   hp::EncoderState h;
   hp::TelemetryFrame hung = frame({0}, 2, 24);
+  hung.queue_depth[0] = 3;
   for (int i = 0; i < 30; ++i) e->observe(hung, x.c[2], 2, &h);
   EXPECT_FLOAT_EQ(h.eff[2], 1.0f);
 }
