@@ -252,7 +252,7 @@ class AgentController final : public Controller {
     if (a == kNoAction) return c_;
     // Vetoed: leaving a configuration predicted to meet QoS for one predicted to miss it, or
     // for a slower one while missing it; while a guard jump settles, anything without margin.
-    if (guard && jump && !must_move && !feasible(a, f, hold_ > 0 ? o_.fps_margin : 1.0) &&
+    if (guard && jump && !must_move && !feasible(a, f, hold_ > 0 ? o_.fps_margin : o_.veto_margin) &&
         (!cur_bad || hold_ > 0 || enc_.predicted_fps(a, st_) < enc_.predicted_fps(cur_k, st_))) {
       ++n_.vetoes;
       return c_;
@@ -332,9 +332,10 @@ std::unique_ptr<Controller> make_heuristic(const PlatformDesc& platform, const M
 }
 Result<std::unique_ptr<Controller>> make_agent(std::shared_ptr<const ActionSpace> space, ObsEncoder encoder,
                                                std::unique_ptr<Policy> policy, const AgentOptions& options) {
-  if (options.guard_periods < 1 || options.violated_periods < 1 || options.hold_periods < 0 || !(options.fps_margin >= 1))
+  if (options.guard_periods < 1 || options.violated_periods < 1 || options.hold_periods < 0 || !(options.fps_margin >= 1) ||
+      !(options.veto_margin >= 1) || !(options.fps_margin < 2) || !(options.veto_margin < 2))
     return Error(StatusCode::kInvalidArgument, "agent: AgentOptions: guard_periods and violated_periods must be >= 1, "
-                                               "hold_periods >= 0, fps_margin >= 1");
+                                               "hold_periods >= 0, fps_margin and veto_margin in [1, 2)");
   if (!space || !policy) return Error(StatusCode::kInvalidArgument, "agent: missing action space or policy");
   if (policy->observation_size() != encoder.size() || policy->num_actions() != space->size())
     return Error(StatusCode::kInvalidArgument, "agent: policy " + std::string(policy->name()) + " has " +

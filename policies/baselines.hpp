@@ -69,6 +69,8 @@ struct AgentOptions {
   int violated_periods = 3;   // consecutive periods with QoS violated, counted once settled (12 periods unchanged)
   int hold_periods = 12;      // after a guard jump (the FPS window is 1 s = 10 periods)
   double fps_margin = 1.03;   // the guard prefers candidates with predicted fps >= fps_margin · target
+  double veto_margin = 1.02;  // a policy jump needs predicted fps >= veto_margin · target (hysteresis
+                              // against the guard's 1.0 trigger: no flip-flop on a borderline candidate)
 };
 // Counters of the last run (reset by Controller::reset): decisions, guard jumps, vetoed moves.
 struct AgentCounters {
