@@ -1,5 +1,6 @@
 #include "env/calib_data.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -87,6 +88,52 @@ Status read_switch_file(const std::string& path, const std::string& fixed_model,
   return Status::Ok();
 }
 
+// Whole-inference runs that were measured both ways (khadas_vim3 ParaPipe: eval_profiling2_*,
+// eval_parapipe_*): `pipelinetime` = period of the pipelined run, total_time / total_e = one
+// frame run serially, every unit at its top OPP ({{max}}). Sorted file list of the platform dir.
+std::vector<std::string> eval_pipe_files(const std::string& dir) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string fn = e.path().filename().string();
+    if ((fn.rfind("eval_profiling2_", 0) == 0 || fn.rfind("eval_parapipe_", 0) == 0) && e.path().extension() == ".csv")
+      files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Pipeline rows of such a file: FPS = 1000 / pipelinetime; no pipelined power was measured (NaN).
+Status read_eval_pipe_file(const std::string& path, std::vector<PipelineRow>* out) {
+  auto t = read_csv(path);
+  if (!t.ok()) return t.status();
+  const CsvTable& c = *t;
+  const int cgr = c.col("graph"), co = c.col("order"), ch = c.col("host"), cf = c.col("freq"), ct = c.col("total_time"),
+            cp = c.col("pipelinetime");
+  if (cgr < 0 || co < 0 || ch < 0 || cf < 0 || cp < 0)
+    return Error(StatusCode::kCorrupt, path + ": missing columns (graph, order, host, freq, pipelinetime)");
+  for (size_t i = 0; i < c.rows.size(); ++i) {
+    const std::string& f = c.at(i, cf);
+    if (f.find("max") == std::string::npos) continue;  // only all-max runs are in these files
+    PipelineRow r;
+    r.file = std::filesystem::path(path).filename().string();
+    r.line = c.line[i];
+    r.model = c.at(i, cgr);
+    r.order = c.at(i, co);
+    const std::string& h = c.at(i, ch);
+    r.gpu_host = h.size() >= 1 ? h[0] : 'B';
+    r.npu_host = h.size() >= 2 ? h[1] : 'B';
+    r.f_little_khz = r.f_big_khz = r.f_gpu_hz = 0;  // 0 = the unit's top OPP (pipeline_config)
+    r.latency_ms = ct >= 0 ? num_or_nan(c.at(i, ct)) : std::nan("");
+    const double period = num_or_nan(c.at(i, cp));
+    r.fps = period > 0 ? 1000.0 / period : std::nan("");
+    r.power_mw = std::nan("");
+    if (!(r.fps > 0) || r.order.empty()) continue;
+    out->push_back(std::move(r));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::vector<PipelineRow>> read_pipeline_rows(const std::string& calib_dir, const std::string& platform) {
@@ -96,6 +143,7 @@ Result<std::vector<PipelineRow>> read_pipeline_rows(const std::string& calib_dir
     HETSCHED_RETURN_IF_ERROR(read_pipeline_file(d + "pipeline_googlenet_lbgn.csv", "googlenet", &rows));
   if (std::filesystem::exists(d + "pipeline_single_pe_5models.csv"))
     HETSCHED_RETURN_IF_ERROR(read_pipeline_file(d + "pipeline_single_pe_5models.csv", "", &rows));
+  for (const auto& f : eval_pipe_files(d)) HETSCHED_RETURN_IF_ERROR(read_eval_pipe_file(f, &rows));
   return rows;
 }
 
@@ -115,6 +163,8 @@ Result<std::vector<SwitchRow>> read_switch_rows(const std::string& calib_dir, co
                         "eval_mobilenet_single_pe_vs_freq_L.csv", "eval_yolov3_single_pe_vs_freq_B.csv",
                         "eval_yolov3_single_pe_vs_freq_G.csv", "eval_yolov3_single_pe_vs_freq_L.csv"})
     if (std::filesystem::exists(d + f)) HETSCHED_RETURN_IF_ERROR(read_switch_file(d + f, "", &rows));
+  // Serial side of the runs measured both ways (khadas_vim3): total_time, total_e.
+  for (const auto& f : eval_pipe_files(d)) HETSCHED_RETURN_IF_ERROR(read_switch_file(f, "", &rows));
   return rows;
 }
 
@@ -251,7 +301,7 @@ Result<Config> switch_config(const PlatformDesc& p, const ModelDesc& m, const st
   c.freq_idx.fill(-1);
   std::vector<std::vector<int>> tuples;
   std::string f = freq;
-  if (f == "{{max}}" || f == "max") tuples = {{-1, -1}};
+  if (f == "{{max}}" || f == "max" || f == "('{{max}}',)") tuples = {{-1, -1}};
   else if (f == "{{min}}" || f == "min") tuples = {{-2, -2}};
   else HETSCHED_RETURN_IF_ERROR(parse_tuples(f, &tuples));
   const int groups = static_cast<int>(order.size());

@@ -37,6 +37,9 @@ struct SwitchRow {
 };
 
 // Reads every usable (status ok, complete) row; files that do not exist for the platform are skipped.
+// Pipeline rows also come from runs measured both pipelined and serially (khadas_vim3
+// eval_profiling2_* / eval_parapipe_*: fps = 1000 / pipelinetime, power_mw = NaN: not measured
+// pipelined); their serial side (total_time, total_e) is read as switch rows.
 Result<std::vector<PipelineRow>> read_pipeline_rows(const std::string& calib_dir, const std::string& platform);
 Result<std::vector<SwitchRow>> read_switch_rows(const std::string& calib_dir, const std::string& platform);
 

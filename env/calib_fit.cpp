@@ -278,6 +278,18 @@ Result<json> calibrate(const PlatformDesc& p, const CalibOptions& o, std::vector
                             "pipeline_googlenet_lbgn.csv + pipeline_single_pe_5models.csv (fit split only: pipeline correction, board power)",
                             "eval_switch_lwdvfs_*.csv + eval_switch_yolov3_npu.csv + eval_*single_pe*.csv (fit split only: switch-mode scale)"})
     if (system_sets) out["sources"].push_back(dir + extra);
+  {
+    // Runs measured both pipelined and serially (khadas_vim3), named one by one.
+    std::vector<std::string> both;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(o.calib_dir + "/" + dir, ec)) {
+      const std::string fn = e.path().filename().string();
+      if ((fn.rfind("eval_profiling2_", 0) == 0 || fn.rfind("eval_parapipe_", 0) == 0) && e.path().extension() == ".csv")
+        both.push_back(dir + fn + " (fit split only: pipeline correction from pipelinetime, switch-mode scale from total_time/total_e)");
+    }
+    std::sort(both.begin(), both.end());
+    for (auto& s : both) out["sources"].push_back(s);
+  }
   out["split"] = "held back (never fitted) when FNV-1a64(key) % 5 == 0; key = model|order|hosts (pipeline), model|order|host|freq (switch)";
   out["time_model"] = "t_ms = a + b / f_GHz + c / f_host_eff_GHz per group (split over fine blocks by work); power_mw = p0 + p1 f V^2 + p2 f_host V_host^2";
   // Step 1: per-group fits.

@@ -7,7 +7,8 @@
 // NPU profile exists for them. The max() is handled by Gauss-Newton with re-assignment: fix the
 // predicted bottleneck of every row, solve the (linear) least squares in relative error, repeat.
 // A ridge pulls every parameter towards its prior (1, 0, or the op-level value) so a unit that
-// is never the bottleneck keeps its prior.
+// is never the bottleneck keeps its prior. Densely measured models also get the hand-over at
+// each cut per (src, dst) (in: receiving stage, out: sending stage) and per-host NPU blocks.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -59,10 +60,24 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
     // Per (accelerator, host cluster) segment overhead (a, c) at [SEG + 2(u*U + h), +1]: the
     // driver thread's cost differs between hosting clusters by more than their capacity ratio.
     const int SEG = 2 * U;
-    const int BLK = SEG + 2 * U * U;  // per-block NPU (a, c) at [BLK + 2b, BLK + 2b + 1]
-    const int SCL = BLK + (per_block ? 2 * NB : 0);  // per (unit, block) time scale at [SCL + u*NB + b]
+    // Per-block NPU (a, c) per hosting cluster h at [BLK + 2(b U + h), + 1]: the NPU's time
+    // depends on its host's frequency differently per host (measured rows: a single shared
+    // a + c / f_host_eff over-predicts B-hosted rows at low B OPPs by ~15 %).
+    const int BLK = SEG + 2 * U * U;
+    const int SCL = BLK + (per_block ? 2 * NB * U : 0);  // per (unit, block) time scale at [SCL + u*NB + b]
     std::vector<bool> seg_seen(static_cast<size_t>(U * U), false);
-    const int nparam = SCL + (per_block ? U * NB : 0);
+    std::vector<bool> npu_host_seen(static_cast<size_t>(U), false);
+    // Many rows: hand-over at each cut per (src, dst) pair, in (receiving stage) at
+    // [HIN + (cut * U + src) * U + dst] and out (sending stage) at [HOUT + ...]. Why: the
+    // measured transfers (transfers_layer_boundary.csv) time a copy between idle units; in a
+    // running pipeline the sender also waits until the receiver takes the tensor, and the cost
+    // depends on the tensor at the cut and on both units (cache/driver paths), which the
+    // per-layout residuals show (docs/validation.md).
+    const int HIN = SCL + (per_block ? U * NB : 0);
+    const int HOUT = HIN + (per_block ? NB * U * U : 0);
+    const int nparam = HOUT + (per_block ? NB * U * U : 0);
+    std::vector<double> lo(static_cast<size_t>(nparam), 0.0);  // lower bounds of the hand-over terms
+    std::vector<bool> hand_seen(static_cast<size_t>(NB * U * U), false);
     Eigen::VectorXd prior = Eigen::VectorXd::Zero(nparam);
     for (int u = 0; u < U; ++u) prior(2 * u) = 1.0;
     for (int i = SCL; i < nparam; ++i) prior(i) = 1.0;
@@ -79,6 +94,14 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
         const int opp = c->freq_idx[static_cast<size_t>(u)], hopp = h >= 0 ? c->freq_idx[static_cast<size_t>(h)] : 0;
         const double t = cost.block_time_ms(b, u, opp, h, hopp);
         if (b > 0) j.x[u] += cost.transfer_ms(b - 1, p.unit_index(c->unit[static_cast<size_t>(b - 1)]), u);
+        if (per_block && b > 0 && c->unit[static_cast<size_t>(b - 1)] != c->unit[static_cast<size_t>(b)]) {
+          const int pu = p.unit_index(c->unit[static_cast<size_t>(b - 1)]);
+          const int k = ((b - 1) * U + pu) * U + u;
+          j.f[u].push_back({HIN + k, 1.0});
+          j.f[pu].push_back({HOUT + k, 1.0});
+          lo[static_cast<size_t>(HIN + k)] = -cost.transfer_ms(b - 1, pu, u);  // in + transfer >= 0
+          hand_seen[static_cast<size_t>(k)] = true;
+        }
         if (b == 0) j.x[u] += h >= 0 ? cost.input_ms(h, hopp) : cost.input_ms(u, opp);
         j.used[u] = true;
         if (k != UnitKind::kCpu && (b == 0 || c->unit[static_cast<size_t>(b - 1)] != c->unit[static_cast<size_t>(b)])) {
@@ -92,8 +115,9 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
           j.f[u].push_back({SEG + 2 * (u * U + u), 1.0});
         if (per_block && u == npu) {
           const double inv = 1.0 / host_eff_ghz(p, sim, h, hopp);
-          j.f[u].push_back({BLK + 2 * b, 1.0});
-          j.f[u].push_back({BLK + 2 * b + 1, inv});
+          j.f[u].push_back({BLK + 2 * (b * U + h), 1.0});
+          j.f[u].push_back({BLK + 2 * (b * U + h) + 1, inv});
+          npu_host_seen[static_cast<size_t>(h)] = true;
           continue;
         }
         const double rel = k == UnitKind::kNpu
@@ -114,8 +138,10 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       for (int b = 0; b < NB; ++b) {
         const double t1 = cost.block_time_ms(b, npu, 0, h, top), t0 = cost.block_time_ms(b, npu, 0, h, 0);
         const double cc = (t0 - t1) / (i0 - i1);
-        prior(BLK + 2 * b) = std::max(0.0, t1 - cc * i1);
-        prior(BLK + 2 * b + 1) = std::max(0.0, cc);
+        for (int hh = 0; hh < U; ++hh) {
+          prior(BLK + 2 * (b * U + hh)) = std::max(0.0, t1 - cc * i1);
+          prior(BLK + 2 * (b * U + hh) + 1) = std::max(0.0, cc);
+        }
       }
     }
     // Objective: the FPS MAPE that validate reports, sum_rows |y - P| / P with P = max over the
@@ -146,7 +172,8 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       // ka > 0, kb >= 0: a lower clock can never make a block faster (monotone in frequency).
       for (int u = 0; u < U; ++u) (*nt)(2 * u) = std::max(0.05, (*nt)(2 * u)), (*nt)(2 * u + 1) = std::max(0.0, (*nt)(2 * u + 1));
       for (int i = SEG; i < SCL; ++i) (*nt)(i) = std::max(0.0, (*nt)(i));  // times are non-negative
-      for (int i = SCL; i < nparam; ++i) (*nt)(i) = std::clamp((*nt)(i), 0.5, 2.0);  // a correction, not a re-profile
+      for (int i = SCL; i < HIN; ++i) (*nt)(i) = std::clamp((*nt)(i), 0.5, 2.0);  // a correction, not a re-profile
+      for (int i = HIN; i < nparam; ++i) (*nt)(i) = std::max(lo[static_cast<size_t>(i)], (*nt)(i));
     };
     Eigen::VectorXd th = prior, best_th = prior;
     double mape = 0, best_mape = 1e300;
@@ -154,7 +181,7 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
     best_mape = mape;
     std::string trace = std::to_string(static_cast<int>(mape * 10) / 10.0).substr(0, 4) + " ";
     double mu = 1e-2;
-    for (int iter = 0; iter < 60; ++iter) {
+    for (int iter = 0; iter < 150; ++iter) {
       Eigen::MatrixXd A = Eigen::MatrixXd::Zero(nparam, nparam);
       Eigen::VectorXd bv = Eigen::VectorXd::Zero(nparam);
       for (const JRow& j : J) {
@@ -220,15 +247,36 @@ Status fit_pipeline_joint(const PlatformDesc& p, const SimParams& sim, const std
       }
     }
     if (per_block) {
-      json t = json::array(), pw = json::array();
+      // "time" = the default host's values (or any measured host's); "time_by_host" = every measured host.
+      int ref = cost.default_host(npu);
+      if (!npu_host_seen[static_cast<size_t>(ref)])
+        for (int hh = 0; hh < U; ++hh)
+          if (npu_host_seen[static_cast<size_t>(hh)]) ref = hh;
+      json t = json::array(), pw = json::array(), by_host = json::object();
       const json& opw = (*costs)["op_model"]["units"][std::string(1, p.units[static_cast<size_t>(npu)].letter)]["power"];
       for (int b = 0; b < NB; ++b) {
-        t.push_back(json::array({th(BLK + 2 * b), 0.0, th(BLK + 2 * b + 1)}));
+        t.push_back(json::array({th(BLK + 2 * (b * U + ref)), 0.0, th(BLK + 2 * (b * U + ref) + 1)}));
         pw.push_back(opw);
+      }
+      for (int hh = 0; hh < U; ++hh) {
+        if (!npu_host_seen[static_cast<size_t>(hh)]) continue;
+        json th_h = json::array();
+        for (int b = 0; b < NB; ++b) th_h.push_back(json::array({th(BLK + 2 * (b * U + hh)), 0.0, th(BLK + 2 * (b * U + hh) + 1)}));
+        by_host[std::string(1, p.units[static_cast<size_t>(hh)].letter)] = th_h;
       }
       mj["pipeline_correction"][std::string(1, p.units[static_cast<size_t>(npu)].letter)] = json::array({1.0, 0.0});
       mj["units"][std::string(1, p.units[static_cast<size_t>(npu)].letter)] = {
-          {"time", t}, {"power", pw}, {"derived_from", "pipeline fit rows (no per-layer NPU profile of this model)"}};
+          {"time", t}, {"time_by_host", by_host}, {"power", pw}, {"derived_from", "pipeline fit rows (no per-layer NPU profile of this model)"}};
+    }
+    if (per_block) {
+      json rows_h = json::array();
+      for (int k = 0; k < NB * U * U; ++k) {
+        if (!hand_seen[static_cast<size_t>(k)]) continue;
+        const int b = k / (U * U), su = k / U % U, du = k % U;
+        rows_h.push_back(json::array({b, std::string(1, p.units[static_cast<size_t>(su)].letter),
+                                      std::string(1, p.units[static_cast<size_t>(du)].letter), th(HIN + k), th(HOUT + k)}));
+      }
+      mj["handoff_ms"] = rows_h;
     }
     for (int u = 0; u < U && per_block; ++u)
       if (p.units[static_cast<size_t>(u)].kind == UnitKind::kCpu)

@@ -90,7 +90,11 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
   I.pcoef.assign(NBU, {});
   I.kind.assign(NBU, kNone);
   I.inv_bscale.assign(NBU, 1.0);
+  I.tcoef_host.assign(NBU * static_cast<size_t>(I.U), {});
+  I.has_host_coef.assign(NBU * static_cast<size_t>(I.U), 0);
   I.xfer.assign(NBU * static_cast<size_t>(I.U), -1.0);
+  I.hand_in.assign(NBU * static_cast<size_t>(I.U), 0.0);
+  I.hand_out.assign(NBU * static_cast<size_t>(I.U), 0.0);
   try {
     // Power (whole board): base + per-unit idle per OPP + per-unit dynamic per OPP at util 1.
     const json& pw = j.at("power");
@@ -108,6 +112,18 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
           return Error(StatusCode::kCorrupt, path + ": power." + key + "." + L + ": needs " + std::to_string(n) +
                                                  " values (one per OPP)");
         for (size_t k = 0; k < n; ++k) dst[k] = arr[k].get<double>();
+      }
+      // Host-driving power of an accelerator per hosting cluster and its OPP (optional).
+      if (pw.contains("drive_mw") && pw["drive_mw"].contains(L)) {
+        for (auto& [H, arr] : pw["drive_mw"][L].items()) {
+          const int h = H.size() == 1 ? platform.unit_index(H[0]) : -1;
+          const size_t nh = h < 0 ? 0 : std::max<size_t>(1, platform.units[static_cast<size_t>(h)].opps.size());
+          if (h < 0 || !arr.is_array() || arr.size() != nh)
+            return Error(StatusCode::kCorrupt, path + ": power.drive_mw." + L + "." + H + ": needs one value per OPP of a known host unit");
+          auto& dst = I.drive_mw[static_cast<size_t>(u)][static_cast<size_t>(h)];
+          dst.assign(nh, 0.0);
+          for (size_t k = 0; k < nh; ++k) dst[k] = arr[k].get<double>();
+        }
       }
       I.ka[static_cast<size_t>(u)] = 1.0;
       I.sw_scale[static_cast<size_t>(u)] = 1.0;
@@ -212,6 +228,24 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
           }
         }
       }
+      // Per-host block times of an accelerator (fitted on pipeline rows, calib_pipeline.cpp):
+      // units.<L>.time_by_host.<H> = one [a, b, c] per block of the model.
+      if (mj->contains("units"))
+        for (auto& [L, uj] : (*mj)["units"].items()) {
+          const int u = L.size() == 1 ? platform.unit_index(L[0]) : -1;
+          if (u < 0 || !uj.contains("time_by_host")) continue;
+          for (auto& [H, arr] : uj["time_by_host"].items()) {
+            const int h = H.size() == 1 ? platform.unit_index(H[0]) : -1;
+            const std::string where = path + ": models." + model.name + ".units." + L + ".time_by_host." + H;
+            if (h < 0 || !arr.is_array() || static_cast<int>(arr.size()) != I.NB)
+              return Error(StatusCode::kCorrupt, where + ": needs " + std::to_string(I.NB) + " [a, b, c] for a known host unit");
+            for (int b = 0; b < I.NB; ++b) {
+              const size_t ih = static_cast<size_t>((b * I.U + u) * I.U + h);
+              HETSCHED_RETURN_IF_ERROR(coef3(arr[static_cast<size_t>(b)], where + "[" + std::to_string(b) + "]", &I.tcoef_host[ih]));
+              I.has_host_coef[ih] = 1;
+            }
+          }
+        }
       // Per-block time scale fitted on many pipeline rows (calib_pipeline.cpp).
       if (mj->contains("block_scale")) {
         for (auto& [L, arr] : (*mj)["block_scale"].items()) {
@@ -241,6 +275,23 @@ Result<CostModel> CostModel::create(const PlatformDesc& platform, const ModelDes
           int first = 0, end = 0;
           if (su < 0 || du < 0 || g < 0 || g >= groups || !group_range(model, groups, g, &first, &end)) continue;
           I.xfer[static_cast<size_t>(((end - 1) * I.U + su) * I.U + du)] = row.at(3).get<double>();
+        }
+      }
+      // Pipeline hand-over per cut and unit pair: rows [block, src, dst, in_ms, out_ms] in the
+      // model's own (finest) block indices.
+      if (mj->contains("handoff_ms")) {
+        for (const json& row : (*mj)["handoff_ms"]) {
+          const int b = row.at(0).get<int>();
+          const std::string s = row.at(1).get<std::string>(), d = row.at(2).get<std::string>();
+          const int su = s.size() == 1 ? platform.unit_index(s[0]) : -1;
+          const int du = d.size() == 1 ? platform.unit_index(d[0]) : -1;
+          const double in_ms = row.at(3).get<double>(), out_ms = row.at(4).get<double>();
+          if (su < 0 || du < 0 || su == du || b < 0 || b + 1 >= I.NB || !std::isfinite(in_ms) || !std::isfinite(out_ms) || out_ms < 0)
+            return Error(StatusCode::kCorrupt, path + ": models." + model.name + ".handoff_ms: bad row " + row.dump() +
+                                                   " (needs [block < " + std::to_string(I.NB - 1) +
+                                                   ", src, dst (distinct unit letters), in_ms, out_ms >= 0])");
+          I.hand_in[static_cast<size_t>((b * I.U + su) * I.U + du)] = in_ms;
+          I.hand_out[static_cast<size_t>((b * I.U + su) * I.U + du)] = out_ms;
         }
       }
     }

@@ -50,10 +50,23 @@ class CostModel {
   double block_power_mw(int block, int unit, int opp, int host_unit, int host_opp) const noexcept;
   // Time to hand block `block`'s output from unit src to unit dst (0 when src == dst).
   double transfer_ms(int block, int src_unit, int dst_unit) const noexcept;
+  // Pipeline mode only: the hand-over of the cut after `block` between two concurrently running
+  // stages, beyond transfer_ms, fitted on measured pipeline rows (0 where none was fitted).
+  // handoff_in_ms is added to the receiving stage (it may be negative, a correction of the
+  // separately measured transfer_ms; transfer_ms + handoff_in_ms >= 0); handoff_out_ms (>= 0)
+  // to the sending stage (it writes its output for the next unit before taking a new frame).
+  double handoff_in_ms(int block, int src_unit, int dst_unit) const noexcept;
+  double handoff_out_ms(int block, int src_unit, int dst_unit) const noexcept;
+  // Both hand-overs of a stage [first, end) on `unit` between prev_unit and next_unit (-1 = none).
+  double stage_handoff_ms(int first, int end, int prev_unit, int unit, int next_unit) const noexcept;
   // Board power with every unit idle at these OPPs (opp per unit), at die temperature temp_c.
   double idle_power_mw(const std::array<std::int8_t, kMaxUnits>& opp, double temp_c) const noexcept;
   // Extra power of unit `unit` running at OPP `opp` with utilisation util in [0,1] (all its cores busy = 1).
   double dynamic_power_mw(int unit, int opp, double util) const noexcept;
+  // Extra power of the host CPU cluster while it drives accelerator `unit` (GPU kernel enqueue,
+  // NPU calls) at the host's OPP, per unit of the accelerator's utilisation (0 for CPU units and
+  // where none was fitted). Board power adds it like dynamic_power_mw of the accelerator.
+  double host_drive_mw(int unit, int host_unit, int host_opp) const noexcept;
   // Temperature-dependent leakage added to idle at temp_c (0 at the calibration temperature).
   double leakage_power_mw(double temp_c) const noexcept;
   // Time a DVFS change of a unit from OPP a to OPP b takes (measured transition delay).

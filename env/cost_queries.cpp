@@ -54,6 +54,28 @@ double CostModel::transfer_ms(int block, int src_unit, int dst_unit) const noexc
   return I.xfer[static_cast<size_t>((block * I.U + src_unit) * I.U + dst_unit)];
 }
 
+double CostModel::handoff_in_ms(int block, int src_unit, int dst_unit) const noexcept {
+  const Impl& I = *impl_;
+  if (src_unit == dst_unit) return 0;
+  if (block < 0 || block >= I.NB || src_unit < 0 || src_unit >= I.U || dst_unit < 0 || dst_unit >= I.U) return 0;
+  const size_t i = static_cast<size_t>((block * I.U + src_unit) * I.U + dst_unit);
+  return std::max(I.hand_in[i], -I.xfer[i]);
+}
+
+double CostModel::handoff_out_ms(int block, int src_unit, int dst_unit) const noexcept {
+  const Impl& I = *impl_;
+  if (src_unit == dst_unit) return 0;
+  if (block < 0 || block >= I.NB || src_unit < 0 || src_unit >= I.U || dst_unit < 0 || dst_unit >= I.U) return 0;
+  return I.hand_out[static_cast<size_t>((block * I.U + src_unit) * I.U + dst_unit)];
+}
+
+double CostModel::stage_handoff_ms(int first, int end, int prev_unit, int unit, int next_unit) const noexcept {
+  double t = 0;
+  if (prev_unit >= 0 && first > 0) t += handoff_in_ms(first - 1, prev_unit, unit);
+  if (next_unit >= 0) t += handoff_out_ms(end - 1, unit, next_unit);
+  return t;
+}
+
 double CostModel::idle_power_mw(const std::array<std::int8_t, kMaxUnits>& opp, double temp_c) const noexcept {
   const Impl& I = *impl_;
   double p = I.base_mw + leakage_power_mw(temp_c);
@@ -71,6 +93,14 @@ double CostModel::dynamic_power_mw(int unit, int opp, double util) const noexcep
   const auto& v = I.dyn_mw[static_cast<size_t>(unit)];
   if (v.empty()) return 0;
   return std::clamp(util, 0.0, 1.0) * v[static_cast<size_t>(std::clamp(opp, 0, static_cast<int>(v.size()) - 1))];
+}
+
+double CostModel::host_drive_mw(int unit, int host_unit, int host_opp) const noexcept {
+  const Impl& I = *impl_;
+  if (unit < 0 || unit >= I.U || host_unit < 0 || host_unit >= I.U) return 0;
+  const auto& v = I.drive_mw[static_cast<size_t>(unit)][static_cast<size_t>(host_unit)];
+  if (v.empty()) return 0;
+  return v[static_cast<size_t>(std::clamp(host_opp, 0, static_cast<int>(v.size()) - 1))];
 }
 
 double CostModel::leakage_power_mw(double temp_c) const noexcept {

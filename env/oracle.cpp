@@ -88,6 +88,7 @@ Status Oracle::prepare(const Options& options) {
 // grows" bound, so pruning by bound is switched off for such queries.
 void Oracle::compute_stage_power(const Conditions& cond) noexcept {
   negative_ = false;
+  double disp_max = 0;  // mW: the most background power one stage displaces
   for (int u = 0; u < t_.num_units; ++u) {
     const OracleUnit& d = t_.units[static_cast<size_t>(u)];
     for (int o = 0; o < d.num_opps; ++o)
@@ -101,8 +102,14 @@ void Oracle::compute_stage_power(const Conditions& cond) noexcept {
                  std::max(1, t_.units[static_cast<size_t>(h)].cores);
           eff_[static_cast<size_t>(key)] = w;
           negative_ = negative_ || w < 0;
+          disp_max = std::max(disp_max, t_.stage_power_mw[static_cast<size_t>(key)] - w);
         }
   }
+  // A stage adds D (t - wait) - disp t = D' (t - wait) - disp wait >= -disp wait (t >= wait, D' >= 0):
+  // with background load the later stages' sum may go below 0 by at most (units - 1) wait_max disp_max.
+  double wait_max = 0;
+  for (double v : t_.handoff_wait) wait_max = std::max(wait_max, v);
+  slack_ = (t_.num_units - 1) * wait_max * disp_max;
 }
 
 void Oracle::compute_base(const Conditions& cond) noexcept {
@@ -332,12 +339,32 @@ void Oracle::with_opps(int s, int u, std::uint32_t mask) noexcept {
       mask_ = mask;
       leaf(key);
       if (!more) continue;
-      build_level(s, key);
+      // Stage s's time depends on the next unit only through the hand-over O[., u, v]: one
+      // level serves every next unit without it, then one rebuilt level per next unit with it
+      // (grow(s + 1, ...) overwrites only deeper levels, so the shared level stays valid).
       // Bound: later stages only add energy (and base >= its minimum); void with negative D'
       // or tracked hosts (their displaced background power is subtracted at the leaf).
-      if (!(level_lb_ < best_obj_ || (!bounded_ && level_lb_ < kInf))) continue;
+      // level_lb_ is read right after its build_level (deeper levels overwrite it).
+      bool built = false, any_out = false, pruned = false;
       for (int v = 0; v < t_.num_units; ++v) {
         if (in_order(v, s) || !cond_->unit[static_cast<size_t>(v)].online) continue;
+        if (t_.has_out[static_cast<size_t>(u * t_.num_units + v)]) {
+          any_out = true;
+          continue;
+        }
+        if (!built) {
+          build_level(s, key, -1);
+          built = true;
+          pruned = !(level_lb_ < best_obj_ || (!bounded_ && level_lb_ < kInf));
+        }
+        if (pruned) break;
+        grow(s + 1, v, mask);
+      }
+      for (int v = 0; v < t_.num_units && any_out; ++v) {
+        if (in_order(v, s) || !cond_->unit[static_cast<size_t>(v)].online) continue;
+        if (!t_.has_out[static_cast<size_t>(u * t_.num_units + v)]) continue;
+        build_level(s, key, v);
+        if (!(level_lb_ < best_obj_ || (!bounded_ && level_lb_ < kInf))) continue;
         grow(s + 1, v, mask);
       }
     }

@@ -81,14 +81,15 @@ class Oracle {
   bool in_order(int v, int upto) const noexcept;
   struct StageAdj {
     double D = 0;       // mW per ms of stage time
+    double D_wait = 0;  // mW per ms of hand-over wait (the stage power it does not draw)
     int own_slot = -1;  // tracked slot of the stage's unit
     int host_slot = -1; // tracked slot of its host
     double host_coef = 0;
   };
   StageAdj stage_adj(int u, int key) const noexcept;
-  Label extend(const Label& prev, const StageAdj& a, double t, int i, int q) const noexcept;
+  Label extend(const Label& prev, const StageAdj& a, double t, double wait, int i, int q) const noexcept;
   double stage_limit() const noexcept;
-  void build_level(int s, int key) noexcept;
+  void build_level(int s, int key, int next_unit) noexcept;
   void leaf(int key) noexcept;
   bool insert(int s, int j, const Label& l) noexcept;
   bool dominates(const Label& a, const Label& b) const noexcept;
@@ -116,6 +117,7 @@ class Oracle {
   Mode mode_ = Mode::kEnergy;
   double F_ = 0, t_lim_ = 0, l_max_ = 0, budget_ = 0, c_budget_ = 0, base_lo_ = 0, base_hi_ = 0;
   double base_b_ = 0;   // base_lo minus what tracked hosts can give back: the bound's base
+  double slack_ = 0;    // uJ: how far below 0 the hand-over waits can take later stages' sum S
   bool bounded_ = true; // later stages only add energy (no negative D')
   bool use_T_ = false, use_L_ = false, use_budget_ = false, overflow_ = false, negative_ = false;
   int n_tracked_ = 0;

@@ -50,7 +50,7 @@ Result<OracleTable> build_oracle_table(const CostModel& cost) {
           }
           const int key = t.key_of(u, opp, h, hopp);
           t.set_block_times(key, times.data());
-          t.stage_power_mw[static_cast<size_t>(key)] = cost.dynamic_power_mw(u, opp, 1.0);
+          t.stage_power_mw[static_cast<size_t>(key)] = cost.dynamic_power_mw(u, opp, 1.0) + (o.accel ? cost.host_drive_mw(u, h, hopp) : 0.0);
           // Per-stage overhead and the first stage's input, as predict_pipeline and the
           // simulator's stage_overhead_ms add them (input runs on the host for G/N).
           t.stage_fixed_ms[static_cast<size_t>(key)] = o.accel ? cost.segment_ms(u, h, hopp) : cost.segment_ms(u, -1, 0);
@@ -64,7 +64,12 @@ Result<OracleTable> build_oracle_table(const CostModel& cost) {
       t.unit_power_mw[static_cast<size_t>(u * t.max_opps + opp)] = cost.dynamic_power_mw(u, opp, 1.0);
   for (int b = 0; b < t.num_blocks; ++b)
     for (int s = 0; s < t.num_units; ++s)
-      for (int d = 0; d < t.num_units; ++d) t.set_transfer(b, s, d, s == d ? 0.0 : cost.transfer_ms(b, s, d));
+      for (int d = 0; d < t.num_units; ++d) {
+        if (s == d) continue;
+        t.set_transfer(b, s, d, cost.transfer_ms(b, s, d) + cost.handoff_in_ms(b, s, d));
+        t.set_handoff_out(b, s, d, cost.handoff_out_ms(b, s, d));
+        t.set_handoff_wait(b, s, d, cost.handoff_in_ms(b, s, d));
+      }
 
   // The callback keeps a pointer to the CostModel: the caller owns it and keeps it alive as
   // long as the table (Oracle::Options documents this).

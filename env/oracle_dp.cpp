@@ -52,12 +52,12 @@ bool Oracle::insert(int s, int j, const Label& l) noexcept {
   return true;
 }
 
-// Lower bound on the final objective of a label: later stages only add to S, T and L (when
-// no D' < 0), the base power is at least its minimum over the allowed OPPs, and tracked hosts
+// Lower bound on the final objective of a label: later stages only add to S (minus at most
+// slack_ from hand-over waits under background load), T and L (when no D' < 0), the base power is at least its minimum over the allowed OPPs, and tracked hosts
 // give back at most w_max per ms of period (base_b_ = base_lo - sum w_max).
 double Oracle::bound(const Label& l) const noexcept {
   if (mode_ == Mode::kBottleneck) return l.T;
-  return F_ > 0 ? base_b_ / F_ + l.S / 1000.0 : (base_b_ * l.T + l.S) / 1000.0;
+  return F_ > 0 ? base_b_ / F_ + (l.S - slack_) / 1000.0 : (base_b_ * l.T + l.S - slack_) / 1000.0;
 }
 
 // Stage power for the DP: D' (eff_) with the displacement of tracked hosts added back (it is
@@ -65,6 +65,7 @@ double Oracle::bound(const Label& l) const noexcept {
 Oracle::StageAdj Oracle::stage_adj(int u, int key) const noexcept {
   StageAdj a;
   a.D = eff_[static_cast<size_t>(key)];
+  a.D_wait = t_.stage_power_mw[static_cast<size_t>(key)];
   const OracleUnit& d = t_.units[static_cast<size_t>(u)];
   a.own_slot = slot_[static_cast<size_t>(u)];
   if (a.own_slot >= 0)
@@ -81,8 +82,8 @@ Oracle::StageAdj Oracle::stage_adj(int u, int key) const noexcept {
   return a;
 }
 
-Oracle::Label Oracle::extend(const Label& prev, const StageAdj& a, double t, int i, int q) const noexcept {
-  Label l{prev.S + a.D * t, std::max(prev.T, t), prev.L + t, i, q, prev.X};
+Oracle::Label Oracle::extend(const Label& prev, const StageAdj& a, double t, double wait, int i, int q) const noexcept {
+  Label l{prev.S + a.D * t - a.D_wait * wait, std::max(prev.T, t), prev.L + t, i, q, prev.X};
   if (a.own_slot >= 0) l.X[static_cast<size_t>(a.own_slot)] += t;
   if (a.host_slot >= 0) l.X[static_cast<size_t>(a.host_slot)] += t * a.host_coef;
   return l;
@@ -92,11 +93,13 @@ Oracle::Label Oracle::extend(const Label& prev, const StageAdj& a, double t, int
 // because a bottleneck T costs at least base_lo T / 1000 mJ per frame (when S >= 0).
 double Oracle::stage_limit() const noexcept {
   if (mode_ == Mode::kBottleneck) return best_obj_;
-  if (F_ <= 0 && bounded_ && have_best_ && base_b_ > 0) return std::min(t_lim_, best_obj_ * 1000.0 / base_b_);
+  if (F_ <= 0 && bounded_ && have_best_ && base_b_ > 0) return std::min(t_lim_, (best_obj_ * 1000.0 + slack_) / base_b_);
   return t_lim_;
 }
 
-void Oracle::build_level(int s, int key) noexcept {
+// next_unit: the unit of stage s + 1 (its hand-over cost O[j - 1, u, next] lengthens stage s),
+// or -1 when no hand-over to any next unit is charged (the table has none from u).
+void Oracle::build_level(int s, int key, int next_unit) noexcept {
   const int n = t_.num_blocks;
   const int u = ord_.unit[static_cast<size_t>(s)];
   const int prev_unit = s > 0 ? ord_.unit[static_cast<size_t>(s - 1)] : 0;
@@ -111,22 +114,24 @@ void Oracle::build_level(int s, int key) noexcept {
   // Stage s ends at j in [s+1, n-1] (a later stage needs a block); stage s-1 ends at i in [s, j-1].
   for (int j = s + 1; j <= n - 1; ++j) {
     cnt_[static_cast<size_t>(s)][static_cast<size_t>(j)] = 0;
+    const double out = next_unit >= 0 ? t_.xout(j - 1, u, next_unit) : 0.0;  // constant in i
     if (s == 0) {  // the first stage starts at block 0, reads the frame, receives nothing
-      const double t = slow * (p[j] - p[0]) + fixed + first;
-      const Label l = extend(start, adj, t, 0, 0);
+      const double t = slow * (p[j] - p[0]) + fixed + first + out;
+      const Label l = extend(start, adj, t, 0.0, 0, 0);
       if (bounded_ && bound(l) >= best_obj_) continue;
       if (t <= lim && insert(0, j, l)) level_lb_ = std::min(level_lb_, bound(l));
       continue;
     }
     for (int i = j - 1; i >= s; --i) {
-      const double c = slow * (p[j] - p[i]) + fixed;
+      const double c = slow * (p[j] - p[i]) + fixed + out;
       if (c > lim) break;  // earlier starts only make the compute longer (transfers are >= 0)
       const double t = c + t_.xfer(i - 1, prev_unit, u);
       if (t > lim) continue;
       const Label* prev = pool_[static_cast<size_t>(s - 1)].data() + off_[static_cast<size_t>(s - 1)][static_cast<size_t>(i)];
       const int pn = cnt_[static_cast<size_t>(s - 1)][static_cast<size_t>(i)];
+      const double wait = t_.xwait(i - 1, prev_unit, u);
       for (int q = 0; q < pn; ++q) {
-        const Label l = extend(prev[q], adj, t, i, q);
+        const Label l = extend(prev[q], adj, t, wait, i, q);
         if (use_L_ && l.L > l_max_) continue;
         if (bounded_ && bound(l) >= best_obj_) continue;  // cannot beat the incumbent
         if (insert(s, j, l)) level_lb_ = std::min(level_lb_, bound(l));
@@ -164,8 +169,9 @@ void Oracle::leaf(int key) noexcept {
     if (t > lim) continue;
     const Label* prev = k == 1 ? &start : pool_[static_cast<size_t>(k - 2)].data() + off_[static_cast<size_t>(k - 2)][static_cast<size_t>(i)];
     const int pn = k == 1 ? 1 : cnt_[static_cast<size_t>(k - 2)][static_cast<size_t>(i)];
+    const double wait = k > 1 ? t_.xwait(i - 1, prev_unit, u) : 0.0;
     for (int q = 0; q < pn; ++q) {
-      const Label l = extend(prev[q], adj, t, i, q);
+      const Label l = extend(prev[q], adj, t, wait, i, q);
       double obj;
       if (mode_ == Mode::kBottleneck) {
         obj = l.T;

@@ -40,6 +40,9 @@ Status OracleTable::resize(int blocks, const std::array<OracleUnit, kMaxUnits>& 
   stage_fixed_ms.assign(static_cast<size_t>(num_keys()), 0.0);
   first_fixed_ms.assign(static_cast<size_t>(num_keys()), 0.0);
   transfer.assign(static_cast<size_t>(num_blocks) * num_units * num_units, 0.0);
+  handoff_out.assign(static_cast<size_t>(num_blocks) * num_units * num_units, 0.0);
+  handoff_wait.assign(static_cast<size_t>(num_blocks) * num_units * num_units, 0.0);
+  has_out.assign(static_cast<size_t>(num_units * num_units), 0);
   unit_power_mw.assign(static_cast<size_t>(num_units * max_opps), 0.0);
   return Status::Ok();
 }
@@ -104,8 +107,10 @@ OracleEval evaluate_config(const OracleTable& t, const Conditions& cond, const p
     const double* p = t.prefix(key);
     double ts = cond.unit[static_cast<size_t>(u)].slowdown * (p[stage_begin[s + 1]] - p[stage_begin[s]]);
     ts += t.stage_fixed_ms[static_cast<size_t>(key)] +
-          (s > 0 ? t.xfer(stage_begin[s] - 1, stage_unit[s - 1], u) : t.first_fixed_ms[static_cast<size_t>(key)]);
-    S += t.stage_power_mw[static_cast<size_t>(key)] * ts;
+          (s > 0 ? t.xfer(stage_begin[s] - 1, stage_unit[s - 1], u) : t.first_fixed_ms[static_cast<size_t>(key)]) +
+          (s + 1 < k ? t.xout(stage_begin[s + 1] - 1, u, stage_unit[s + 1]) : 0.0);
+    const double wait = s > 0 ? t.xwait(stage_begin[s] - 1, stage_unit[s - 1], u) : 0.0;
+    S += t.stage_power_mw[static_cast<size_t>(key)] * (ts - wait);
     L += ts;
     T = std::max(T, ts);
     busy[static_cast<size_t>(u)] += ts;

@@ -4,13 +4,18 @@
 //   time prefix  P[u, opp, host, host_opp][j] = sum of block_time_ms(b, u, opp, host_opp), b < j
 //                (so a stage [i, j) costs slowdown_u * (P[j] - P[i]) in O(1));
 //   stage power  D[u, opp, host, host_opp]    = dynamic power (mW) of the stage's unit at full
-//                utilisation (dynamic_power_mw(u, opp, 1)); a stage busy t ms per frame adds
+//                utilisation (dynamic_power_mw(u, opp, 1), + host_drive_mw(u, host, host_opp) for
+//                G/N); a stage busy t ms per frame adds
 //                D * t / 1000 mJ per frame (utilisation t * fps / 1000, energy = power / fps);
 //   fixed        F[key] = segment_ms (per stage, accelerators' segment overhead), plus
 //                I[key] = input_ms (the frame's input, on the host for G/N) for the first stage;
 //                not scaled by slowdown (the simulator's stage_overhead_ms);
-//   transfers    X[b, src, dst]               = transfer_ms(b, src, dst), added to the receiving
-//                stage (it pays the hand-off of its input, as predict_pipeline and the simulator do);
+//   transfers    X[b, src, dst]               = transfer_ms(b, src, dst) + handoff_in_ms(b, src, dst),
+//                added to the receiving stage (it pays the hand-off of its input, as
+//                predict_pipeline and the simulator do);
+//   hand-over    O[b, src, dst]               = handoff_out_ms(b, src, dst), added to the sending
+//                stage (so a stage's time depends on the next stage's unit); W[b, src, dst] =
+//                handoff_in_ms, the part of X the receiver waits (its energy is D (t - W));
 //   base power   B(opp vector, conditions)    = idle (with leakage at the die temperature) + every
 //                unit's background load at full rate; a callback because it depends on every
 //                unit's OPP and on the die temperature;
@@ -61,6 +66,10 @@ struct OracleTable {
   std::vector<double> stage_fixed_ms;         // [key]: per-stage overhead
   std::vector<double> first_fixed_ms;         // [key]: extra when the stage is the first (input)
   std::vector<double> transfer;               // [(block * num_units + src) * num_units + dst]
+  std::vector<double> handoff_out;            // same index: the sender's hand-over (>= 0)
+  std::vector<double> handoff_wait;           // same index: part of transfer[] the receiver waits
+                                              // (no dynamic power: its stage adds D * (t - wait))
+  std::vector<std::uint8_t> has_out;          // [src * num_units + dst]: any handoff_out > 0
   std::vector<double> unit_power_mw;          // [unit * max_opps + opp]: W, fully busy
   BasePowerFn base_power;
 
@@ -78,10 +87,23 @@ struct OracleTable {
   double xfer(int block, int src, int dst) const noexcept {
     return transfer[(static_cast<size_t>(block) * num_units + src) * num_units + dst];
   }
+  double xout(int block, int src, int dst) const noexcept {
+    return handoff_out[(static_cast<size_t>(block) * num_units + src) * num_units + dst];
+  }
   // Sets the per-block times of one key and rebuilds its prefix sums.
   void set_block_times(int key, const double* block_ms) noexcept;
   void set_transfer(int block, int src, int dst, double ms) noexcept {
     transfer[(static_cast<size_t>(block) * num_units + src) * num_units + dst] = ms;
+  }
+  double xwait(int block, int src, int dst) const noexcept {
+    return handoff_wait[(static_cast<size_t>(block) * num_units + src) * num_units + dst];
+  }
+  void set_handoff_wait(int block, int src, int dst, double ms) noexcept {
+    handoff_wait[(static_cast<size_t>(block) * num_units + src) * num_units + dst] = ms;
+  }
+  void set_handoff_out(int block, int src, int dst, double ms) noexcept {
+    handoff_out[(static_cast<size_t>(block) * num_units + src) * num_units + dst] = ms;
+    if (ms != 0) has_out[static_cast<size_t>(src * num_units + dst)] = 1;
   }
 };
 
@@ -91,10 +113,10 @@ Result<OracleTable> build_oracle_table(const CostModel& cost);
 // What a configuration achieves under these conditions, with the accounting of the simulator
 // (and of predict_pipeline at nominal conditions):
 //   stage time t_s = slowdown_u * sum of its block times + fixed overhead + (first stage: input,
-//                    else the transfer into the stage);
+//                    else the transfer into the stage) + (not last: hand-over to the next stage);
 //   fps = target_fps when every t_s <= 1000 / target_fps, else 1000 / max t_s;
 //   util_u = fps / 1000 * (t_u + sum of t_a / cores_u over accelerators a hosted by u);
-//   power = idle(OPPs, die) + sum_s D_s t_s fps / 1000 + sum_u W_u bg_u max(0, 1 - util_u);
+//   power = idle(OPPs, die) + sum_s D_s (t_s - wait_s) fps / 1000 + sum_u W_u bg_u max(0, 1 - util_u);
 //   energy per frame (mJ) = power / fps.
 // The search uses the same formula without the max(0, .) (linear in the stage times); the two
 // differ only when a host is over-subscribed by its own stage plus a driver thread.

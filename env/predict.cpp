@@ -41,14 +41,17 @@ int host_of(const CostModel& cost, const Config& c, int unit) {
 
 // Pipeline: consecutive blocks on one unit form a stage; stage time = blocks (at the unit's
 // OPP, host OPP for G/N) + the transfer into the stage (+ the frame's input stage for the
-// first stage). A unit serves its stages one after
-// another, so the period is the largest per-unit busy time: fps = 1000 / period,
-// latency = sum of stage times, power = idle + sum_u dyn_u * util_u with util_u = busy_u / period,
-// energy per frame = power / fps.
+// first stage), + the fitted hand-overs at its cuts (in: receiving stage, out: sending stage).
+// A unit serves its stages one after another, so the period is the largest per-unit busy time:
+// fps = 1000 / period, latency = sum of stage times, power = idle + sum_u (dyn_u + drive_u) *
+// util_u with util_u = (busy_u - wait_u) / period (a receiving stage waiting for its hand-over
+// draws no dynamic power; drive_u = host-driving power of an accelerator), energy = power / fps.
 Result<Prediction> predict_pipeline(const CostModel& cost, const Config& c) {
   HETSCHED_RETURN_IF_ERROR(check(cost, c));
   const auto& p = cost.platform();
   std::array<double, kMaxUnits> busy{};
+  std::array<double, kMaxUnits> wait{};   // hand-over waits of receiving stages (no dynamic power)
+  std::array<double, kMaxUnits> drive{};  // host-driving power of each accelerator at full utilisation
   double latency = 0;
   for (int b = 0; b < c.num_blocks; ++b) {
     const int u = p.unit_index(c.unit[static_cast<size_t>(b)]);
@@ -56,7 +59,17 @@ Result<Prediction> predict_pipeline(const CostModel& cost, const Config& c) {
     const int opp = c.freq_idx[static_cast<size_t>(u)];
     const int hopp = h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0;
     double t = cost.block_time_ms(b, u, opp, h, hopp);
-    if (b > 0) t += cost.transfer_ms(b - 1, p.unit_index(c.unit[static_cast<size_t>(b - 1)]), u);
+    if (h >= 0) drive[static_cast<size_t>(u)] = cost.host_drive_mw(u, h, hopp);
+    if (b > 0) {
+      // The receiving stage pays the transfer and waits for the hand-over; the sender pays its
+      // own hand-over (CostModel::handoff_in_ms / handoff_out_ms).
+      const int pu = p.unit_index(c.unit[static_cast<size_t>(b - 1)]);
+      const double in = cost.handoff_in_ms(b - 1, pu, u), out = cost.handoff_out_ms(b - 1, pu, u);
+      t += cost.transfer_ms(b - 1, pu, u) + in;
+      wait[static_cast<size_t>(u)] += in;
+      busy[static_cast<size_t>(pu)] += out;
+      latency += out;
+    }
     // The first stage also reads and preprocesses the frame (on its host cluster for G/N).
     if (b == 0) t += h >= 0 ? cost.input_ms(h, hopp) : cost.input_ms(u, opp);
     if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)]) t += cost.segment_ms(u, h, hopp);
@@ -71,8 +84,10 @@ Result<Prediction> predict_pipeline(const CostModel& cost, const Config& c) {
   // Steady state at the calibration temperature: idle() - leakage() removes the thermal term.
   out.power_mw = cost.idle_power_mw(c.freq_idx, 25.0) - cost.leakage_power_mw(25.0);
   for (int u = 0; u < p.num_units(); ++u)
-    if (busy[static_cast<size_t>(u)] > 0)
-      out.power_mw += cost.dynamic_power_mw(u, c.freq_idx[static_cast<size_t>(u)], busy[static_cast<size_t>(u)] / period);
+    if (busy[static_cast<size_t>(u)] > 0) {
+      const double util = (busy[static_cast<size_t>(u)] - wait[static_cast<size_t>(u)]) / period;
+      out.power_mw += cost.dynamic_power_mw(u, c.freq_idx[static_cast<size_t>(u)], util) + drive[static_cast<size_t>(u)] * util;
+    }
   out.energy_mj = out.power_mw / out.fps;
   return out;
 }

@@ -255,11 +255,13 @@ void Simulator::recompute_stages() noexcept {
       // predict_pipeline counts it, so per-unit busy times agree with the static prediction.
       if (s > 0) t += costs_->transfer_ms(st.first - 1, st_[s - 1].unit, u);
       t += costs_->stage_overhead_ms(u, act_opp_[u], h, hopp, s == 0);
+      double wait = 0;  // hand-over wait: part of the service time without dynamic power
+      t += costs_->stage_handoff_ms(st.first, st.end, s > 0 ? st_[s - 1].unit : -1, u, s + 1 < num_stages_ ? st_[s + 1].unit : -1, &wait);
       st.base_ms = t;
       st.share[u] = 1;
-      // Host driver threads: counted in utilisation (1 core of the host), not in power: the
-      // calibrated accelerator power already contains them (as in predict_pipeline).
-      st.active_mw = dyn1_mw_[u];
+      // Host driver threads: counted in utilisation (1 core of the host); their power is the
+      // fitted host_drive_mw (as in predict_pipeline).
+      st.active_mw = (dyn1_mw_[u] + (h >= 0 ? costs_->host_drive_mw(u, h, hopp) : 0.0)) * (t > 0 ? (t - wait) / t : 1.0);
       if (h >= 0) st.share[h] += static_cast<float>(1.0 / std::max(1, p.units[h].cores));
       continue;
     }

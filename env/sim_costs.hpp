@@ -32,6 +32,19 @@ class SimCosts {
     (void)unit, (void)opp, (void)host_unit, (void)host_opp, (void)first_stage;
     return 0;
   }
+  // Pipeline hand-over of a stage [first, end) on `unit` between prev_unit and next_unit (-1 =
+  // none) beyond transfer_ms: CostModel::stage_handoff_ms. *wait_ms gets the part of it the
+  // unit waits for its input (handoff_in_ms: no dynamic power). 0 unless the cost model has one.
+  virtual double stage_handoff_ms(int first, int end, int prev_unit, int unit, int next_unit, double* wait_ms) const noexcept {
+    (void)first, (void)end, (void)prev_unit, (void)unit, (void)next_unit;
+    *wait_ms = 0;
+    return 0;
+  }
+  // Power of the host cluster driving a busy accelerator stage (CostModel::host_drive_mw).
+  virtual double host_drive_mw(int unit, int host_unit, int host_opp) const noexcept {
+    (void)unit, (void)host_unit, (void)host_opp;
+    return 0;
+  }
   // Switch mode (serial run): a block's time, its power above the idle board, and the frame's input stage.
   virtual double switch_block_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept {
     return block_time_ms(block, unit, opp, host_unit, host_opp);
@@ -67,6 +80,13 @@ class CostModelCosts final : public SimCosts {
     double t = c_.segment_ms(unit, host_unit, host_opp);
     if (first_stage) t += host_unit >= 0 ? c_.input_ms(host_unit, host_opp) : c_.input_ms(unit, opp);
     return t;
+  }
+  double stage_handoff_ms(int first, int end, int prev_unit, int unit, int next_unit, double* wait_ms) const noexcept override {
+    *wait_ms = prev_unit >= 0 && first > 0 ? c_.handoff_in_ms(first - 1, prev_unit, unit) : 0.0;
+    return c_.stage_handoff_ms(first, end, prev_unit, unit, next_unit);
+  }
+  double host_drive_mw(int unit, int host_unit, int host_opp) const noexcept override {
+    return c_.host_drive_mw(unit, host_unit, host_opp);
   }
   double switch_block_ms(int block, int unit, int opp, int host_unit, int host_opp) const noexcept override {
     return c_.switch_block_ms(block, unit, opp, host_unit, host_opp);

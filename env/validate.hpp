@@ -25,6 +25,7 @@ struct SetStats {
   std::string split;         // "fit" or "held-back"
   size_t rows = 0, failed = 0;
   double mape_latency = 0, mape_fps = 0, mape_power = 0, mape_energy = 0;  // percent
+  size_t power_rows = 0;     // rows with a measured power (khadas_vim3 pipelined runs have none)
   size_t anchor_rows = 0;
   double anchor_latency = 0, anchor_energy = 0;  // mean |Error_*| of the repo's own cost model (percent)
 };

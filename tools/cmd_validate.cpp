@@ -19,7 +19,7 @@ int cmd_validate(const std::vector<std::string>& argv) {
       {{"platform", "P", "platform name (env/platforms/P.json)"},
        {"calibration", "DIR", "calibration data (default: <repo>/../shared/calibration)"},
        {"costs", "FILE", "fitted costs (default: env/platforms/P.costs.json)"},
-       {"out", "FILE", "markdown report (default: docs/validation.md; '-' = stdout only)"},
+       {"out", "FILE", "markdown report (default: docs/validation.md for rockpi_n10, else docs/validation-P.md; '-' = stdout only)"},
        {"max-rows", "N", "use only the first N rows of each file (quick check)"},
        {"no-lomo", "", "skip the leave-one-model-out refits"}},
       0, 0};
@@ -46,7 +46,8 @@ int cmd_validate(const std::vector<std::string>& argv) {
   if (*max_rows > 0) cmd += " --max-rows " + std::to_string(*max_rows);
   const std::string md = env::validation_markdown(*r, cmd);
   std::cout << md;
-  const std::string out = a.get("out", data + "/docs/validation.md");
+  // docs/validation.md for the main board, docs/validation-<platform>.md for the others.
+  const std::string out = a.get("out", data + (p->name == "rockpi_n10" ? "/docs/validation.md" : "/docs/validation-" + p->name + ".md"));
   if (out != "-") {
     std::ofstream f(out);
     if (!f || !(f << md)) return fail(kExitRuntime, out + ": cannot write");

@@ -57,6 +57,16 @@ OracleTable random_table(const Shape& sh, std::mt19937& rng) {
   for (int b = 0; b < sh.blocks; ++b)
     for (int s = 0; s < n; ++s)
       for (int x = 0; x < n; ++x) t.set_transfer(b, s, x, s == x ? 0 : 1.5 * U01(rng));
+  // Sender hand-over on about half of the unit pairs (the rest keep the shared-level path).
+  for (int s = 0; s < n; ++s)
+    for (int x = 0; x < n; ++x)
+      if (s != x && U01(rng) < 0.5)
+        for (int b = 0; b < sh.blocks; ++b) t.set_handoff_out(b, s, x, 2.0 * U01(rng));
+  // Hand-over waits (no stage power) inside the transfers on some cuts.
+  for (int b = 0; b < sh.blocks; ++b)
+    for (int s = 0; s < n; ++s)
+      for (int x = 0; x < n; ++x)
+        if (s != x && U01(rng) < 0.3) t.set_handoff_wait(b, s, x, t.xfer(b, s, x) * U01(rng));
   // Base power: an arbitrary (non-separable) function of the OPP vector plus background load.
   std::vector<double> table(4096);
   for (auto& v : table) v = 1500 + 1500 * U01(rng);
@@ -501,7 +511,7 @@ TEST(Oracle, LabelCapOverflowIsFlaggedNotSilent) {
     ASSERT_TRUE(tight.ok() && full.ok());
     Conditions c;
     c.target_fps = 40;
-    c.max_latency_ms = 30;
+    c.max_latency_ms = 18;
     OracleResult a, b;
     ASSERT_TRUE(tight->query(c, &a).ok());
     ASSERT_TRUE(full->query(c, &b).ok());

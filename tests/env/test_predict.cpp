@@ -1,4 +1,7 @@
 // CSV reader, ARM-CO-UP config parsing and the pipeline/switch accounting of predict_*.
+#include <algorithm>
+#include <cmath>
+#include <tuple>
 #include <gtest/gtest.h>
 
 #include "env/calib_data.hpp"
@@ -119,11 +122,12 @@ TEST(Predict, PipelineAccounting) {
   EXPECT_NEAR(r2->fps, 1000.0 / std::max(sb, sg), 1e-6);
   EXPECT_NEAR(r2->latency_ms, sb + sg, 1e-6);
   EXPECT_GT(r2->fps, r1->fps) << "splitting AlexNet over B and G pipelines faster than B alone";
-  // Power is idle + utilisation-weighted dynamic power.
+  // Power is idle + utilisation-weighted dynamic power (+ the host's power driving the GPU).
   const double period = 1000.0 / r2->fps;
   const double expect = c.idle_power_mw(two->freq_idx, 25) - c.leakage_power_mw(25) + c.dynamic_power_mw(B, 7, sb / period) +
-                        c.dynamic_power_mw(G, 4, sg / period);
+                        c.dynamic_power_mw(G, 4, sg / period) + c.host_drive_mw(G, B, 7) * sg / period;
   EXPECT_NEAR(r2->power_mw, expect, 1e-6);
+  EXPECT_GT(c.host_drive_mw(G, B, 7), 0) << "fitted on the pipeline rows";
   // Wrong block count is an error, not a crash.
   policies::Config wrong = *two;
   wrong.num_blocks = 3;
@@ -143,4 +147,42 @@ TEST(Predict, SwitchPaysDvfsDelays) {
   EXPECT_NEAR(b->latency_ms - a->latency_ms, extra, 1e-6);
   EXPECT_NEAR(a->fps, 1000.0 / a->latency_ms, 1e-9);
   EXPECT_NEAR(a->energy_mj, a->power_mw * a->latency_ms * 1e-3, 1e-6);
+}
+
+// GoogleNet has fitted hand-overs: the receiving stage waits handoff_in (in its period, not in
+// its dynamic power), the sending stage pays handoff_out.
+TEST(Predict, PipelineHandOversChargeBothStages) {
+  Fixture f = load("googlenet");
+  const auto& c = *f.c;
+  const int L = f.p.unit_index('L'), B = f.p.unit_index('B'), G = f.p.unit_index('G'), N = f.p.unit_index('N');
+  auto cfg = env::pipeline_config(f.p, f.m, "NNNNNGGGBBBBL", 'B', 'L', 1416000, 1800000, 800000000);
+  ASSERT_TRUE(cfg.ok());
+  auto r = env::predict_pipeline(c, *cfg);
+  ASSERT_TRUE(r.ok());
+  // Stages N [0,5) host L, G [5,8) host B, B [8,12), L [12,13).
+  double any = 0;
+  for (auto [b, s, d] : {std::tuple{4, N, G}, std::tuple{7, G, B}, std::tuple{11, B, L}})
+    any += std::fabs(c.handoff_in_ms(b, s, d)) + c.handoff_out_ms(b, s, d);
+  ASSERT_GT(any, 0) << "googlenet has fitted hand-overs on these cuts";
+  auto stage = [&](int first, int end, int u, int h, int hopp, int prev, int next) {
+    double t = 0;
+    for (int b = first; b < end; ++b) t += h >= 0 ? c.block_time_ms(b, u, u == N ? 0 : 4, h, hopp) : c.block_time_ms(b, u, u == B ? 7 : 5, 0);
+    t += c.segment_ms(u, h, hopp);
+    if (prev >= 0) t += c.transfer_ms(first - 1, prev, u) + c.handoff_in_ms(first - 1, prev, u);
+    if (next >= 0) t += c.handoff_out_ms(end - 1, u, next);
+    EXPECT_NEAR(c.stage_handoff_ms(first, end, prev, u, next),
+                (prev >= 0 ? c.handoff_in_ms(first - 1, prev, u) : 0) + (next >= 0 ? c.handoff_out_ms(end - 1, u, next) : 0), 1e-12);
+    return t;
+  };
+  const double tn = stage(0, 5, N, L, 5, -1, G) + c.input_ms(L, 5), tg = stage(5, 8, G, B, 7, N, B), tb = stage(8, 12, B, -1, 0, G, L),
+               tl = stage(12, 13, L, -1, 0, B, -1);
+  EXPECT_NEAR(r->latency_ms, tn + tg + tb + tl, 1e-6);
+  EXPECT_NEAR(r->fps, 1000.0 / std::max({tn, tg, tb, tl}), 1e-6);
+  const double period = 1000.0 / r->fps;
+  const double pw = c.idle_power_mw(cfg->freq_idx, 25) - c.leakage_power_mw(25) +
+                    (c.dynamic_power_mw(N, 0, 1) + c.host_drive_mw(N, L, 5)) * tn / period +
+                    (c.dynamic_power_mw(G, 4, 1) + c.host_drive_mw(G, B, 7)) * (tg - c.handoff_in_ms(4, N, G)) / period +
+                    c.dynamic_power_mw(B, 7, 1) * (tb - c.handoff_in_ms(7, G, B)) / period +
+                    c.dynamic_power_mw(L, 5, 1) * (tl - c.handoff_in_ms(11, B, L)) / period;
+  EXPECT_NEAR(r->power_mw, pw, 1e-6);
 }
