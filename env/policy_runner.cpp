@@ -430,9 +430,11 @@ Result<std::vector<policies::CandidateCost>> candidate_costs(const RunnerSetup& 
   std::vector<policies::CandidateCost> out;
   for (size_t k = 0; k < cands.size(); ++k) {
     const Config& c = cands[k];
-    // The same per-unit busy sums as predict_pipeline (env/predict.cpp).
+    // The same per-unit sums as predict_pipeline (env/predict.cpp): busy time (incl. transfers,
+    // hand-overs, input, segment overheads), hand-over waits (no dynamic power) and the host's
+    // accelerator-driving power.
     policies::CandidateCost cc;
-    std::array<double, kMaxUnits> busy{};
+    std::array<double, kMaxUnits> busy{}, wait{}, drive{};
     for (int b = 0; b < c.num_blocks; ++b) {
       const int u = P.unit_index(c.unit[static_cast<size_t>(b)]);
       if (u < 0) return Error(StatusCode::kInvalidArgument, "candidate_costs: candidate " + std::to_string(k) + ": unknown unit");
@@ -444,7 +446,14 @@ Result<std::vector<policies::CandidateCost>> candidate_costs(const RunnerSetup& 
       }
       const int opp = c.freq_idx[static_cast<size_t>(u)], hopp = h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0;
       double t = cm.block_time_ms(b, u, opp, h, hopp);
-      if (b > 0) t += cm.transfer_ms(b - 1, P.unit_index(c.unit[static_cast<size_t>(b - 1)]), u);
+      if (h >= 0) drive[static_cast<size_t>(u)] = cm.host_drive_mw(u, h, hopp);
+      if (b > 0) {
+        const int pu = P.unit_index(c.unit[static_cast<size_t>(b - 1)]);
+        const double in = cm.handoff_in_ms(b - 1, pu, u), out = cm.handoff_out_ms(b - 1, pu, u);
+        t += cm.transfer_ms(b - 1, pu, u) + in;
+        wait[static_cast<size_t>(u)] += in;
+        busy[static_cast<size_t>(pu)] += out;
+      }
       if (b == 0) t += h >= 0 ? cm.input_ms(h, hopp) : cm.input_ms(u, opp);
       if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)]) t += cm.segment_ms(u, h, hopp);
       busy[static_cast<size_t>(u)] += t;
@@ -454,7 +463,14 @@ Result<std::vector<policies::CandidateCost>> candidate_costs(const RunnerSetup& 
       if (!(busy[i] < 1e8))
         return Error(StatusCode::kInvalidArgument, "candidate_costs: candidate " + policies::format_config(c, P) + " cannot run");
       cc.busy_ms[i] = static_cast<float>(busy[i]);
-      cc.dyn_mw[i] = busy[i] > 0 ? static_cast<float>(cm.dynamic_power_mw(u, c.freq_idx[i], 1.0)) : 0.0f;
+      // Energy per frame of unit u = (dynamic + driving power at full use) x its non-waiting
+      // time; folded into one power over the busy time: dyn_mw · busy_ms = that energy.
+      // (predict_pipeline clamps the dynamic part's utilisation at 1, not the driving part's;
+      // a negative hand-over wait can push busy - wait above busy.)
+      const double work = std::max(0.0, busy[i] - wait[i]);
+      cc.dyn_mw[i] = busy[i] > 0 ? static_cast<float>((cm.dynamic_power_mw(u, c.freq_idx[i], 1.0) * std::min(work, busy[i]) +
+                                                       drive[i] * work) / busy[i])
+                                 : 0.0f;
     }
     cc.idle_mw = static_cast<float>(cm.idle_power_mw(c.freq_idx, 25.0) - cm.leakage_power_mw(25.0));
     out.push_back(cc);
