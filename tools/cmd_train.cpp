@@ -4,10 +4,11 @@
 //
 // Loop: each episode draws a scenario (seeded RNG), resets a BatchedEnv of --envs copies with
 // distinct noise seeds, starts from the scenario's static-best configuration and steps until
-// the scenario ends. Exploration follows the oracle's candidate for the hidden conditions with
-// probability hint_fraction (training-time privileged teacher; the policy never sees it).
+// the scenario ends. The teacher is the oracle's candidate for the hidden conditions with unit
+// availability as the policy senses it (DAgger labels; dqn: exploration hints); the policy
+// never sees it. Oracle answers go through env::OracleCache (--cache DIR).
 // Determinism: with --steps the run is a pure function of (seed, envs); --minutes is a
-// wall-clock cap checked between episodes, so a run it cuts short depends on machine speed.
+// wall-clock cap (candidate grid included), so a run it cuts short depends on machine speed.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
