@@ -14,9 +14,17 @@ using policies::PlatformDesc;
 using policies::UnitKind;
 
 const char* op_feature_name(int i) noexcept {
-  static const char* kNames[kNumOpFeatures] = {"conv_gmac", "dwconv_gmac", "pwconv_gmac", "fc_gmac", "pool_gop",
-                                               "lrn_gop",   "eltwise_gop", "layers",      "out_mb",     "weights_mb"};
+  static const char* kNames[kNumOpFeatures] = {
+      "conv_gmac",      "dwconv_gmac", "pwconv_gmac", "fc_gmac", "pool_gop", "lrn_gop",        "eltwise_gop", "layers",
+      "out_mb",         "weights_mb",  "gemm_conv_gmac", "wino_gmac", "gemm_pw_gmac", "gemv_mb", "act_mb", "conv_weights_mb"};
   return (i >= 0 && i < kNumOpFeatures) ? kNames[i] : "?";
+}
+
+bool op_feature_in_set(int i, OpFeatureSet set) noexcept {
+  if (i < 0 || i >= kNumOpFeatures) return false;
+  if (set == OpFeatureSet::kLegacy) return i < 10;
+  // ARM-CL set: the class-free features (dwconv, pool, lrn, eltwise, layers) plus 10..15.
+  return i == 1 || (i >= 4 && i <= 7) || i >= 10;
 }
 
 std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, int first_block, int end_block) {
@@ -42,6 +50,24 @@ std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, 
         f[6] += gop;
       f[7] += 1;
       f[9] += static_cast<double>(l.param_bytes) * 1e-6;
+      // ARM-CL classes (features 10..15). Matrix-vector layers (FC, or a conv on a 1x1 map = a
+      // classifier) read every weight once per frame and use it once: their time is weight
+      // bytes / DRAM bandwidth, not MACs / GEMM throughput (AlexNet FC6+FC7: 218 MB per frame,
+      // measured ~5 GB/s on B, L and G alike).
+      const double out_el = static_cast<double>(l.out.elements());
+      const bool gemv = (l.op == OpType::kFullyConnected || l.op == OpType::kConv || l.op == OpType::kPointwiseConv) &&
+                        l.out.h * l.out.w == 1;
+      // Input channels per group from the MAC count: MACs = out elements x k^2 x C_in/groups.
+      const double cin_g = out_el > 0 ? l.macs / (out_el * l.kernel * l.kernel) : 0;
+      if (gemv) f[13] += static_cast<double>(l.param_bytes) * 1e-6;
+      else if (l.op == OpType::kConv && l.kernel == 3 && l.stride == 1 && cin_g > 4) f[11] += gmac;
+      // ^ ARM-CL runs 3x3 stride-1 convolutions with Winograd (2.25-4x fewer multiplies than the
+      //   MAC count), except on the image input (C_in <= 4: im2col GEMM with K = 27): YOLOv3's
+      //   3x3/s1 convs reach 24 GMAC/s on B, its 3x3/s2 ones 8-11, its 1x1 ones 9.
+      else if (l.op == OpType::kConv) f[10] += gmac;
+      else if (l.op == OpType::kPointwiseConv) f[12] += gmac;
+      if (!gemv) f[15] += static_cast<double>(l.param_bytes) * 1e-6;
+      f[14] += out_el * 4e-6;  // fp32 activations written (and read back by the next layer)
     }
   }
   f[8] = static_cast<double>(m.blocks[static_cast<size_t>(end_block - 1)].output_bytes) * 1e-6;

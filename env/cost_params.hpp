@@ -28,10 +28,18 @@ struct TimeCoef {
 };
 
 // Op-level features of a block (or group of blocks): work per op class plus layer count.
-inline constexpr int kNumOpFeatures = 10;
-// conv, dwconv, pwconv, fc (G-MACs); pool, lrn, eltwise (G-element-ops); layers (count); MB out;
-// MB of weights (memory-bound FC layers stream their weights once per frame)
+inline constexpr int kNumOpFeatures = 16;
+// 0-9 (legacy set): conv, dwconv, pwconv, fc (G-MACs); pool, lrn, eltwise (G-element-ops);
+//   layers (count); MB out of the block; MB of weights.
+// 10-15 (ARM-CL classes): im2col-GEMM conv (G-MACs), Winograd conv (3x3 stride 1, G-MACs),
+//   1x1 conv (G-MACs), matrix-vector weights (MB: FC / classifier, streamed once per frame),
+//   activations written (MB, every layer), weights of the other layers (MB).
+// docs/simulator.md ("Op-level predictor") says which unit uses which set.
 const char* op_feature_name(int i) noexcept;
+enum class OpFeatureSet { kLegacy, kArmCl };
+// Whether feature i is used by the given set. kLegacy = 0..9; kArmCl = dwconv, pool, lrn,
+// eltwise, layers and 10..15 (the MAC classes split by ARM-CL kernel).
+bool op_feature_in_set(int i, OpFeatureSet set) noexcept;
 std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, int first_block, int end_block);
 
 // Platform-level simulation parameters from the platform file's "sim" section.

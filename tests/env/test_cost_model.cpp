@@ -7,6 +7,7 @@
 
 #include "env/calib_data.hpp"
 #include "env/cost_model.hpp"
+#include "env/cost_params.hpp"
 #include "policies/model.hpp"
 #include "policies/platform.hpp"
 
@@ -149,4 +150,38 @@ TEST(CostModel, PredictsMeasuredRows) {
   ASSERT_TRUE(rs.ok());
   EXPECT_NEAR(rs->latency_ms, 218.04, 218.04 * 0.10);
   EXPECT_NEAR(rs->energy_mj, 943.1, 943.1 * 0.15);
+}
+
+// Op-level features: the ARM-CL classes (10..15) partition the same work as the legacy set
+// (0..9), matrix-vector layers go by weight bytes, and 3x3 stride-1 convs count as Winograd
+// except on the image input.
+TEST(CostModel, OpFeatureClasses) {
+  auto alex = policies::load_model_by_name(kDir, "alexnet");
+  auto yolo = policies::load_model_by_name(kDir, "yolov3");
+  ASSERT_TRUE(alex.ok() && yolo.ok());
+  for (const policies::ModelDesc* m : {&*alex, &*yolo}) {
+    const auto f = env::block_features(*m, 0, m->num_blocks());
+    double gemv_mb = 0, weights_mb = 0;
+    for (const auto& l : m->layers) {
+      weights_mb += static_cast<double>(l.param_bytes) * 1e-6;
+      if (l.out.h * l.out.w == 1 && l.macs > 0) gemv_mb += static_cast<double>(l.param_bytes) * 1e-6;
+    }
+    EXPECT_NEAR(f[13], gemv_mb, 1e-6) << m->name;
+    EXPECT_NEAR(f[13] + f[15], f[9], 1e-6) << m->name << ": weights split into streamed + reused";
+    EXPECT_NEAR(f[9], weights_mb, 1e-6) << m->name;
+    EXPECT_GT(f[14], f[8]) << m->name << ": all activations exceed the last block's output";
+  }
+  const auto fa = env::block_features(*alex, 0, alex->num_blocks());
+  EXPECT_GT(fa[13], 200.0) << "AlexNet FC6-FC8 stream > 200 MB of weights per frame";
+  EXPECT_NEAR(fa[0], fa[10] + fa[11], 1e-9) << "dense conv = GEMM conv + Winograd conv (no dense gemv in AlexNet)";
+  const auto fy = env::block_features(*yolo, 0, 1);  // the first conv: 3x3 stride 1 on the RGB image
+  EXPECT_GT(fy[10], 0.0);
+  EXPECT_EQ(fy[11], 0.0) << "image-input conv (C_in = 3) is im2col GEMM, not Winograd";
+  const auto fy_all = env::block_features(*yolo, 0, yolo->num_blocks());
+  EXPECT_GT(fy_all[11], 0.8 * fy_all[0]) << "most of YOLOv3's dense-conv MACs are 3x3 stride 1";
+  EXPECT_EQ(fy_all[13], 0.0) << "YOLOv3 has no matrix-vector layer";
+  for (int i = 0; i < env::kNumOpFeatures; ++i) {
+    EXPECT_NE(env::op_feature_in_set(i, env::OpFeatureSet::kLegacy), i >= 10) << i;
+    EXPECT_STRNE(env::op_feature_name(i), "?");
+  }
 }
