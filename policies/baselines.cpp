@@ -224,9 +224,14 @@ class AgentController final : public Controller {
     space_->mask(c_, m, mask_);
     const int a = pol_->decide(obs_, mask_);
     const bool guard = o_.guard && enc_.has_costs();
+    // Without a target (as fast as possible) "meeting QoS" = within 10 % of the fastest allowed.
+    fastest_fps_ = 0;
+    if (guard && !(f.target_fps > 0))
+      for (int k = 0; k < space_->num_candidates(); ++k)
+        if (mask_[static_cast<size_t>(k)]) fastest_fps_ = std::max(fastest_fps_, enc_.predicted_fps(k, st_));
     // Is the running configuration predicted to miss QoS under what was just sensed?
     const int cur_k = cur >= 0 ? cur : st_.base;
-    const bool cur_bad = guard && cur_k >= 0 && !feasible(cur_k, f);
+    const bool cur_bad = guard && cur_k >= 0 && !feasible(cur_k, f, o_.trigger_margin);
     infeasible_ = cur_bad && !f.reconfiguring ? infeasible_ + 1 : 0;
     // Violations count once the FPS window holds only the running configuration's frames.
     violated_ = qos_violated(f) && st_.settled >= 12 ? violated_ + 1 : 0;
@@ -273,6 +278,7 @@ class AgentController final : public Controller {
     if (k < 0 || k >= space_->num_candidates()) return false;
     const double fps = enc_.predicted_fps(k, st_);
     if (f.target_fps > 0 && fps < margin * f.target_fps) return false;
+    if (!(f.target_fps > 0) && fps < 0.9 * fastest_fps_) return false;
     if (f.power_budget_mw > 0) {
       const double run = f.target_fps > 0 ? std::min(f.target_fps, fps) : fps;
       if (enc_.predicted_energy_mj(k, st_, f.target_fps) * run > f.power_budget_mw) return false;
@@ -314,6 +320,7 @@ class AgentController final : public Controller {
   EncoderState st_;
   Config c_{};
   int last_ = kNoAction, infeasible_ = 0, violated_ = 0, hold_ = 0;
+  double fastest_fps_ = 0;  // this period, no target: the fastest allowed candidate's predicted FPS
   AgentCounters n_;
   std::string name_;
 };
@@ -333,9 +340,11 @@ std::unique_ptr<Controller> make_heuristic(const PlatformDesc& platform, const M
 Result<std::unique_ptr<Controller>> make_agent(std::shared_ptr<const ActionSpace> space, ObsEncoder encoder,
                                                std::unique_ptr<Policy> policy, const AgentOptions& options) {
   if (options.guard_periods < 1 || options.violated_periods < 1 || options.hold_periods < 0 || !(options.fps_margin >= 1) ||
-      !(options.veto_margin >= 1) || !(options.fps_margin < 2) || !(options.veto_margin < 2))
+      !(options.veto_margin >= 1) || !(options.fps_margin < 2) || !(options.veto_margin < 2) ||
+      !(options.trigger_margin > 0.5) || !(options.trigger_margin <= 1))
     return Error(StatusCode::kInvalidArgument, "agent: AgentOptions: guard_periods and violated_periods must be >= 1, "
-                                               "hold_periods >= 0, fps_margin and veto_margin in [1, 2)");
+                                               "hold_periods >= 0, fps_margin and veto_margin in [1, 2), "
+                                               "trigger_margin in (0.5, 1]");
   if (!space || !policy) return Error(StatusCode::kInvalidArgument, "agent: missing action space or policy");
   if (policy->observation_size() != encoder.size() || policy->num_actions() != space->size())
     return Error(StatusCode::kInvalidArgument, "agent: policy " + std::string(policy->name()) + " has " +

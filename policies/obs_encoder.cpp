@@ -150,7 +150,8 @@ void ObsEncoder::observe(const TelemetryFrame& f, const Config& cur, int candida
       } else {
         measured |= 1u << (u + 16);  // a stage of u without a sample: no estimate this period
         // ... and frames waiting in front of it: hung, not just idle at a low target.
-        if (s < kObsMaxStages && f.queue_depth[static_cast<size_t>(s)] > 0) hung = true;
+        // (A stage longer than a period at a low target also has no sample; its unit is busy.)
+        if (s < kObsMaxStages && f.queue_depth[static_cast<size_t>(s)] > 0 && !(f.util[static_cast<size_t>(u)] >= 0.01)) hung = true;
       }
     }
     b = e;
@@ -182,7 +183,7 @@ void ObsEncoder::observe(const TelemetryFrame& f, const Config& cur, int candida
   // Delivery efficiency of the running candidate, once the 1 s FPS window holds only frames of
   // this configuration (settled >= 12 periods of 100 ms): delivered below 0.97·target = the
   // pipeline is saturated, so delivered ≈ its capacity; at or above target, capacity >= delivered.
-  // A stage without a sample but with frames waiting (a hung accelerator) also restarts the
+  // A stage without a sample, frames waiting and its unit idle (a hung accelerator) restarts the
   // count: the FPS then says nothing about the configuration's capacity.
   st->settled = (cur == st->last && !f.reconfiguring && !hung) ? std::min(st->settled + 1, 1000) : 0;
   st->last = cur;
