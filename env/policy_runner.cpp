@@ -83,7 +83,8 @@ const policies::MaskInput& OfflineDetector::update(const Observation& o, const C
     while (e < c.num_blocks && c.unit[static_cast<size_t>(e)] == c.unit[static_cast<size_t>(b)]) ++e;
     ++s;
     const int u = p_->unit_index(c.unit[static_cast<size_t>(b)]);
-    if (u >= 0 && s < o.num_stages && s < kMaxStages && o.queue_depth[static_cast<size_t>(s)] > 0 &&
+    // Not in the first period after a re-split: the new stages may not have completed a frame yet.
+    if (u >= 0 && !prev_reconf_ && s < o.num_stages && s < kMaxStages && o.queue_depth[static_cast<size_t>(s)] > 0 &&
         o.stage_latency_ms[static_cast<size_t>(s)] <= 0 && o.util[static_cast<size_t>(u)] < 0.01 &&
         left_[static_cast<size_t>(u)] == 0) {
       const size_t i = static_cast<size_t>(u);
@@ -92,6 +93,7 @@ const policies::MaskInput& OfflineDetector::update(const Observation& o, const C
     }
     b = e;
   }
+  prev_reconf_ = o.reconfiguring;
   for (int u = 0; u < n; ++u) {
     const size_t i = static_cast<size_t>(u);
     if (left_[i] > 0 && --left_[i] == 0) since_[i] = 0;

@@ -59,6 +59,7 @@ class OfflineDetector {
     left_.fill(0);
     strikes_.fill(0);
     since_.fill(1 << 20);
+    prev_reconf_ = false;
   }
   // Updates from the period just observed under `config`; returns the mask input (caps from
   // max_freq_khz mapped to the highest OPP index at or below it).
@@ -68,6 +69,7 @@ class OfflineDetector {
  private:
   const policies::PlatformDesc* p_;
   int forget_, retry_;
+  bool prev_reconf_ = false;
   std::array<int, policies::kMaxUnits> left_{}, strikes_{};
   std::array<int, policies::kMaxUnits> since_{1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20};  // periods since forgotten
   policies::MaskInput m_;

@@ -187,7 +187,9 @@ void ObsEncoder::observe(const TelemetryFrame& f, const Config& cur, int candida
   // count: the FPS then says nothing about the configuration's capacity.
   st->settled = (cur == st->last && !f.reconfiguring && !hung) ? std::min(st->settled + 1, 1000) : 0;
   st->last = cur;
-  if (candidate >= 0 && candidate < cand_ && candidate < ActionSpace::kMaxCandidates && st->settled >= 12 && f.fps_ok &&
+  // (The window must also postdate the last target change, or it measures the old target.)
+  if (candidate >= 0 && candidate < cand_ && candidate < ActionSpace::kMaxCandidates && st->settled >= 12 &&
+      st->since_change >= 12 && f.fps_ok &&
       f.target_fps > 0 && std::isfinite(f.fps) && f.fps > 0) {
     const double cap = bottleneck_fps(candidate, *st);
     float& e = st->eff[static_cast<size_t>(candidate)];
