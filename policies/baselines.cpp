@@ -246,7 +246,12 @@ class AgentController final : public Controller {
     if (guard && (lost || (hold_ == 0 && (infeasible_ >= o_.guard_periods || violated_ >= o_.violated_periods))) &&
         !(jump && feasible(a, f, o_.fps_margin))) {
       const int g = pick(f);
-      if (g >= 0 && !(space_->candidate(g) == c_)) {
+      // When nothing is predicted to meet the targets (e.g. resnet50 at 10 FPS on this board)
+      // move only for a clearly (10 %) faster configuration: re-splitting between near-equal
+      // "fastest" candidates only costs drains.
+      const bool worth = lost || cur_k < 0 || feasible(g, f) ||
+                         enc_.predicted_fps(g, st_) >= 1.1 * enc_.predicted_fps(cur_k, st_);
+      if (g >= 0 && !(space_->candidate(g) == c_) && worth) {
         ++n_.guard_jumps;
         hold_ = o_.hold_periods;
         infeasible_ = violated_ = 0;
@@ -257,7 +262,7 @@ class AgentController final : public Controller {
     if (a == kNoAction) return c_;
     // Vetoed: leaving a configuration predicted to meet QoS for one predicted to miss it, or
     // for a slower one while missing it; while a guard jump settles, anything without margin.
-    if (guard && jump && !must_move && !feasible(a, f, hold_ > 0 ? o_.fps_margin : o_.veto_margin) &&
+    if (guard && jump && !must_move && any_feasible(f) && !feasible(a, f, hold_ > 0 ? o_.fps_margin : o_.veto_margin) &&
         (!cur_bad || hold_ > 0 || enc_.predicted_fps(a, st_) < enc_.predicted_fps(cur_k, st_))) {
       ++n_.vetoes;
       return c_;
@@ -266,7 +271,7 @@ class AgentController final : public Controller {
     // two near-equal candidates pays it every period. A jump is taken when the same jump was
     // chosen in the previous period too, or at once when staying is masked (unit lost), the
     // targets just changed, or the running configuration is predicted to miss them.
-    if (jump && !must_move && a != prev && st_.since_change > 0 && !cur_bad) return c_;
+    if (jump && !must_move && a != prev && st_.since_change > 0 && !(cur_bad && f.target_fps > 0)) return c_;
     n_.policy_jumps += jump;
     c_ = space_->apply(a, c_);
     return c_;
@@ -290,6 +295,11 @@ class AgentController final : public Controller {
       if (lat_ms * 1e3 > f.max_latency_us_target) return false;
     }
     return true;
+  }
+  bool any_feasible(const TelemetryFrame& f) const noexcept {
+    for (int k = 0; k < space_->num_candidates(); ++k)
+      if (mask_[static_cast<size_t>(k)] && feasible(k, f)) return true;
+    return false;
   }
   // The cheapest allowed feasible candidate, else the fastest allowed one.
   int pick(const TelemetryFrame& f) const noexcept {
