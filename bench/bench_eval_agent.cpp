@@ -4,7 +4,9 @@
 //   A1  energy/frame <= 1.10 x oracle while qos_violation_pct <= oracle + 3   (per scenario)
 //   A2  changing scenarios: qos < static-best and every governor; energy < governor:performance
 //   A3  median periods back within QoS after a change <= 10
-// A plain program (not a timed unit test): `bench_eval_agent [model ...]`.
+// A plain program (not a timed unit test): `bench_eval_agent [--policies DIR] [model ...]`;
+// DIR holds rockpi_n10_<model>.policy (default: the shipped policies/trained/). The trained
+// agent's line also shows its safety-layer counters (guard jumps, vetoed moves, policy jumps).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -18,8 +20,13 @@ namespace he = hetsched::env;
 
 int main(int argc, char** argv) {
   const std::string data = HETSCHED_ENV_DATA_DIR "/..";
-  std::vector<std::string> models = {"googlenet", "mobilenet_v1", "resnet50"};
-  if (argc > 1) models.assign(argv + 1, argv + argc);
+  std::vector<std::string> models = {"googlenet", "mobilenet_v1", "resnet50"}, given;
+  std::string dir;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--policies" && i + 1 < argc) dir = argv[++i];
+    else given.push_back(argv[i]);
+  }
+  if (!given.empty()) models = given;
   std::vector<std::string> files;
   for (const char* dir : {"/env/scenarios", "/env/scenarios/heldout"}) {
     std::vector<std::string> in;
@@ -30,13 +37,15 @@ int main(int argc, char** argv) {
   }
   const std::vector<std::string> policies = {"trained", "oracle", "static-best", "governor:performance",
                                              "governor:powersave", "governor:schedutil", "heuristic"};
-  int fails = 0;
+  int fails = 0, a1_pass = 0, a2_pass = 0, a2_total = 0, n_scen = 0;
   std::vector<int> all_rec;
   for (const auto& model : models) {
     auto setup = he::make_runner_setup(data, "rockpi_n10", model);
     if (!setup.ok()) { std::fprintf(stderr, "%s\n", setup.status().message().c_str()); return 1; }
     std::printf("\n== rockpi_n10 / %s\n%-22s %-22s %7s %9s %8s %6s\n", model.c_str(), "scenario", "policy", "qos%", "mJ/frame",
                 "fps", "recov");
+    int m_a1 = 0, m_a2 = 0, m_n = 0, m_n2 = 0;
+    std::vector<int> m_rec;
     for (const auto& f : files) {
       auto sc = he::load_scenario(f);
       if (!sc.ok()) { std::fprintf(stderr, "%s\n", sc.status().message().c_str()); return 1; }
@@ -44,7 +53,8 @@ int main(int argc, char** argv) {
       for (const auto& p : policies) {
         std::unique_ptr<hetsched::policies::Controller> ctl;
         if (p == "trained") {
-          auto c = he::load_trained(**setup, he::shipped_policy_path(**setup));
+          const std::string path = dir.empty() ? he::shipped_policy_path(**setup) : dir + "/rockpi_n10_" + model + ".policy";
+          auto c = he::load_trained(**setup, path);
           if (!c.ok()) { std::fprintf(stderr, "%s\n", c.status().message().c_str()); return 1; }
           ctl = std::move(c.value());
         } else if (p != "oracle") {
@@ -59,6 +69,8 @@ int main(int argc, char** argv) {
         std::printf("%-22s %-22s %7.2f %9.1f %8.2f %6s\n", sc->name.c_str(), p.c_str(), rr->metrics.qos_violation_pct,
                     rr->metrics.energy_per_frame_mj, rr->metrics.fps_mean,
                     rec.empty() ? "-" : std::to_string(rec[rec.size() / 2]).c_str());
+        if (const auto* n = ctl ? hetsched::policies::agent_counters(*ctl) : nullptr)
+          std::printf("%-22s %-22s guard jumps %ld, vetoes %ld, policy jumps %ld\n", "", "", n->guard_jumps, n->vetoes, n->policy_jumps);
         r[p] = *rr;
       }
       const auto& t = r["trained"].metrics;
@@ -67,20 +79,27 @@ int main(int argc, char** argv) {
       std::printf("  A1 energy %.3f x oracle, qos %+.2f points vs oracle: %s\n", t.energy_per_frame_mj / o.energy_per_frame_mj,
                   t.qos_violation_pct - o.qos_violation_pct, a1 ? "PASS" : "FAIL");
       fails += !a1;
+      a1_pass += a1, ++n_scen, m_a1 += a1, ++m_n;
       if (!sc->events.empty()) {
         bool a2 = t.energy_per_frame_mj < r["governor:performance"].metrics.energy_per_frame_mj;
         for (const char* b : {"static-best", "governor:performance", "governor:powersave", "governor:schedutil"})
           a2 = a2 && t.qos_violation_pct < r[b].metrics.qos_violation_pct;
         std::printf("  A2 fewer violations than static-best and governors, less energy than performance: %s\n", a2 ? "PASS" : "FAIL");
         fails += !a2;
+        a2_pass += a2, ++a2_total, m_a2 += a2, ++m_n2;
+        m_rec.insert(m_rec.end(), r["trained"].recovery_periods.begin(), r["trained"].recovery_periods.end());
         all_rec.insert(all_rec.end(), r["trained"].recovery_periods.begin(), r["trained"].recovery_periods.end());
       }
     }
+    std::sort(m_rec.begin(), m_rec.end());
+    std::printf("SUMMARY %s: A1 %d / %d, A2 %d / %d, median recovery %d periods over %zu changes\n", model.c_str(), m_a1, m_n,
+                m_a2, m_n2, m_rec.empty() ? 0 : m_rec[m_rec.size() / 2], m_rec.size());
   }
   std::sort(all_rec.begin(), all_rec.end());
   const int med = all_rec.empty() ? 0 : all_rec[all_rec.size() / 2];
   std::printf("\nA3 median recovery over %zu changes: %d periods: %s\n", all_rec.size(), med, med <= 10 ? "PASS" : "FAIL");
   fails += med > 10;
+  std::printf("A1 passed %d / %d, A2 passed %d / %d (all models)\n", a1_pass, n_scen, a2_pass, a2_total);
   std::printf("failed checks: %d\n", fails);
   return 0;
 }

@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <cstdlib>
 #include <map>
+#include <thread>
 
 #include "env/sim.hpp"
 #include "policies/config.hpp"
@@ -78,14 +83,21 @@ const policies::MaskInput& OfflineDetector::update(const Observation& o, const C
     while (e < c.num_blocks && c.unit[static_cast<size_t>(e)] == c.unit[static_cast<size_t>(b)]) ++e;
     ++s;
     const int u = p_->unit_index(c.unit[static_cast<size_t>(b)]);
-    if (u >= 0 && s < o.num_stages && s < kMaxStages && o.queue_depth[static_cast<size_t>(s)] > 0 &&
-        o.stage_latency_ms[static_cast<size_t>(s)] <= 0 && o.util[static_cast<size_t>(u)] < 0.01)
-      left_[static_cast<size_t>(u)] = forget_;
+    // Not in the first period after a re-split: the new stages may not have completed a frame yet.
+    if (u >= 0 && !prev_reconf_ && s < o.num_stages && s < kMaxStages && o.queue_depth[static_cast<size_t>(s)] > 0 &&
+        o.stage_latency_ms[static_cast<size_t>(s)] <= 0 && o.util[static_cast<size_t>(u)] < 0.01 &&
+        left_[static_cast<size_t>(u)] == 0) {
+      const size_t i = static_cast<size_t>(u);
+      strikes_[i] = since_[i] <= retry_ ? std::min(strikes_[i] + 1, 1) : 0;
+      left_[i] = forget_ << strikes_[i];
+    }
     b = e;
   }
+  prev_reconf_ = o.reconfiguring;
   for (int u = 0; u < n; ++u) {
     const size_t i = static_cast<size_t>(u);
-    if (left_[i] > 0) --left_[i];
+    if (left_[i] > 0 && --left_[i] == 0) since_[i] = 0;
+    else if (left_[i] == 0 && since_[i] < (1 << 20)) ++since_[i];
     m_.online[i] = left_[i] == 0;
     const policies::UnitDesc& d = p_->units[i];
     int cap = 127;
@@ -121,7 +133,136 @@ ScenarioEvent ev(EventType t, char unit = 0, int cores = 0, double util = 0, dou
 
 }  // namespace
 
-Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<Scenario>& scenarios, int max_candidates) {
+namespace {
+// The configuration as a policy file stores it (text round trip): candidates, cached answers
+// and the starting configuration all compare equal to what a loaded policy rebuilds.
+Config canonical(const Config& c, const RunnerSetup& s) {
+  auto p = policies::parse_config(policies::format_config(c, s.platform), s.platform, s.model);
+  return p.ok() ? *p : c;
+}
+struct Fnv {
+  std::uint64_t h = 1469598103934665603ull;
+  void bytes(const void* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
+  }
+  void d(double v) { bytes(&v, sizeof v); }
+  template <class T>
+  void vec(const std::vector<T>& v) { bytes(v.data(), v.size() * sizeof(T)); }
+};
+}  // namespace
+
+OracleCache OracleCache::open(RunnerSetup& s, const std::string& dir) {
+  OracleCache c;
+  c.platform_ = &s.platform;
+  c.model_ = &s.model;
+  const OracleTable& t = s.oracle->table();
+  Fnv f;
+  f.bytes(s.platform.name.data(), s.platform.name.size());
+  f.bytes(s.model.name.data(), s.model.name.size());
+  f.vec(t.time_prefix), f.vec(t.stage_power_mw), f.vec(t.stage_fixed_ms), f.vec(t.first_fixed_ms), f.vec(t.transfer),
+      f.vec(t.unit_power_mw);
+  if (t.base_power) {
+    // Base power at a few probe points (all-low / all-high OPPs, cool / hot die, background load).
+    for (int hi = 0; hi < 2; ++hi)
+      for (double temp : {25.0, 70.0}) {
+        OppVector opp{};
+        for (int u = 0; u < t.num_units; ++u)
+          opp[static_cast<size_t>(u)] = t.units[static_cast<size_t>(u)].dvfs
+                                            ? static_cast<std::int8_t>(hi ? t.units[static_cast<size_t>(u)].num_opps - 1 : 0)
+                                            : static_cast<std::int8_t>(-1);
+        Conditions cond;
+        cond.die_temp_c = temp;
+        cond.unit[0].bg_util = hi ? 0.5 : 0.0;
+        f.d(t.base_power(opp, cond));
+      }
+  }
+  c.identity_ = f.h;
+  if (dir.empty()) return c;
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(c.identity_));
+  c.path_ = dir + "/oracle_" + s.platform.name + "_" + s.model.name + "_" + hex + ".txt";
+  std::ifstream in(c.path_);
+  if (!in) return c;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    const size_t sp = line.find(' ');
+    char* end = nullptr;
+    const unsigned long long k = sp == 16 ? std::strtoull(line.c_str(), &end, 16) : 0;
+    if (sp != 16 || end != line.c_str() + 16 || sp + 1 >= line.size()) {
+      c.note_ = c.path_ + ":" + std::to_string(n) + ": not 'key config'; the cache is ignored";
+      c.entries_.clear();
+      return c;
+    }
+    c.entries_[k] = line.substr(sp + 1);
+  }
+  return c;
+}
+
+std::uint64_t OracleCache::key(const Conditions& c) const noexcept {
+  Fnv f;
+  f.bytes(&identity_, sizeof identity_);
+  f.d(c.target_fps), f.d(c.max_latency_ms), f.d(c.power_budget_mw), f.d(c.ambient_c), f.d(c.die_temp_c);
+  for (const auto& u : c.unit) {
+    const std::uint8_t on = u.online ? 1 : 0;
+    f.bytes(&on, 1), f.d(u.slowdown), f.bytes(&u.max_opp, sizeof u.max_opp), f.d(u.bg_util);
+  }
+  return f.h;
+}
+
+bool OracleCache::lookup(const Conditions& c, Config* out, bool* ok) const {
+  auto it = entries_.find(key(c));
+  if (it == entries_.end()) return false;
+  if (it->second == "-") {
+    *ok = false;
+  } else {
+    auto cfg = policies::parse_config(it->second, *platform_, *model_);
+    if (!cfg.ok()) return false;  // stale or damaged entry: ask the oracle
+    *out = *cfg;
+    *ok = true;
+  }
+  ++hits_;
+  return true;
+}
+
+void OracleCache::store(const Conditions& c, const Config& config, bool ok) {
+  entries_[key(c)] = ok ? policies::format_config(config, *platform_) : "-";
+  dirty_ = true;
+}
+
+bool OracleCache::query(RunnerSetup& s, const Conditions& c, Config* out) {
+  bool ok = false;
+  if (lookup(c, out, &ok)) return ok;
+  ++misses_;
+  OracleResult r;
+  ok = s.oracle->query(c, &r).ok();
+  if (ok) *out = canonical(r.config, s);
+  store(c, r.config, ok);
+  return ok;
+}
+
+Status OracleCache::flush() {
+  if (path_.empty() || !dirty_) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
+  const std::string tmp = path_ + ".tmp" + std::to_string(static_cast<long long>(::getpid()));
+  {
+    std::ofstream o(tmp);
+    char hex[32];
+    for (const auto& [k, v] : entries_) {
+      std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(k));
+      o << hex << ' ' << v << '\n';
+    }
+    if (!o) return Error(StatusCode::kIoError, "oracle cache: cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path_.c_str()) != 0) return Error(StatusCode::kIoError, "oracle cache: cannot rename " + tmp + " to " + path_);
+  dirty_ = false;
+  return Status::Ok();
+}
+
+Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<Scenario>& scenarios, int max_candidates,
+                                              int threads, OracleCache* cache) {
   std::vector<Conditions> grid;
   const auto& P = s.platform;
   std::vector<std::vector<ScenarioEvent>> variants = {{}};
@@ -159,11 +300,40 @@ Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<
     grid.push_back(conditions_at(sc, P, 0.0));
     for (double t : change_points(sc)) grid.push_back(conditions_at(sc, P, t + 1e-6));
   }
+  // Answer the grid: worker w takes entries w, w+W, ...; each has its own Oracle (query() uses
+  // the oracle's buffers), results land by index, so the order below is thread-independent.
+  const int W = std::clamp(threads, 1, 16);
+  std::vector<OracleResult> res(grid.size());
+  std::vector<std::uint8_t> ok(grid.size(), 0), known(grid.size(), 0);
+  if (cache)
+    for (size_t i = 0; i < grid.size(); ++i) {
+      bool a = false;
+      if (cache->lookup(grid[i], &res[i].config, &a)) known[i] = 1, ok[i] = a ? 1 : 0;
+    }
+  std::vector<std::shared_ptr<Oracle>> oracles{s.oracle};
+  for (int w = 1; w < W; ++w) {
+    auto o = Oracle::create(*s.cost, {});
+    if (!o.ok()) return Error(o.status().code(), "oracle: " + o.status().message());
+    oracles.push_back(std::make_shared<Oracle>(std::move(o.value())));
+  }
+  auto work = [&](int w) {
+    for (size_t i = static_cast<size_t>(w); i < grid.size(); i += static_cast<size_t>(W))
+      if (!known[i]) ok[i] = oracles[static_cast<size_t>(w)]->query(grid[i], &res[i]).ok() ? 1 : 0;  // fails e.g. with nothing online
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < W; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < grid.size(); ++i)
+    if (!known[i]) {
+      res[i].config = canonical(res[i].config, s);
+      if (cache) cache->store(grid[i], res[i].config, ok[i] != 0);
+    }
   std::map<std::string, std::pair<int, Config>> seen;  // text → (count, config)
   std::vector<std::string> first_order;
-  for (const Conditions& c : grid) {
-    OracleResult r;
-    if (Status st = s.oracle->query(c, &r); !st.ok()) continue;  // e.g. nothing online
+  for (size_t i = 0; i < grid.size(); ++i) {
+    if (!ok[i]) continue;
+    const OracleResult& r = res[i];
     const std::string key = policies::format_config(r.config, P);
     auto [it, fresh] = seen.try_emplace(key, 0, r.config);
     if (fresh) first_order.push_back(key);
@@ -181,7 +351,7 @@ Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<
 Result<Config> static_best(RunnerSetup& s, const Scenario& scenario) {
   OracleResult r;
   HETSCHED_RETURN_IF_ERROR(s.oracle->query(conditions_at(scenario, s.platform, 0.0), &r));
-  return r.config;
+  return canonical(r.config, s);
 }
 
 Result<std::unique_ptr<policies::Controller>> make_builtin(RunnerSetup& s, const std::string& name, const Scenario& scenario) {
@@ -256,16 +426,118 @@ std::string join_candidates(const std::vector<Config>& c, const policies::Platfo
   return out;
 }
 
-Result<AgentParts> make_agent_parts(RunnerSetup& s, const std::vector<Config>& candidates, double min_map) {
+Result<std::vector<policies::CandidateCost>> candidate_costs(const RunnerSetup& s, const std::vector<Config>& cands) {
+  const auto& P = s.platform;
+  const CostModel& cm = *s.cost;
+  std::vector<policies::CandidateCost> out;
+  for (size_t k = 0; k < cands.size(); ++k) {
+    const Config& c = cands[k];
+    // The same per-unit sums as predict_pipeline (env/predict.cpp): busy time (incl. transfers,
+    // hand-overs, input, segment overheads), hand-over waits (no dynamic power) and the host's
+    // accelerator-driving power.
+    policies::CandidateCost cc;
+    std::array<double, kMaxUnits> busy{}, wait{}, drive{};
+    for (int b = 0; b < c.num_blocks; ++b) {
+      const int u = P.unit_index(c.unit[static_cast<size_t>(b)]);
+      if (u < 0) return Error(StatusCode::kInvalidArgument, "candidate_costs: candidate " + std::to_string(k) + ": unknown unit");
+      const policies::UnitKind kind = P.units[static_cast<size_t>(u)].kind;
+      int h = -1;
+      if (kind != policies::UnitKind::kCpu) {
+        h = P.unit_index(kind == policies::UnitKind::kGpu ? c.gpu_host : c.npu_host);
+        if (h < 0) h = cm.default_host(u);
+      }
+      const int opp = c.freq_idx[static_cast<size_t>(u)], hopp = h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0;
+      double t = cm.block_time_ms(b, u, opp, h, hopp);
+      if (h >= 0) drive[static_cast<size_t>(u)] = cm.host_drive_mw(u, h, hopp);
+      if (b > 0) {
+        const int pu = P.unit_index(c.unit[static_cast<size_t>(b - 1)]);
+        const double in = cm.handoff_in_ms(b - 1, pu, u), out = cm.handoff_out_ms(b - 1, pu, u);
+        t += cm.transfer_ms(b - 1, pu, u) + in;
+        wait[static_cast<size_t>(u)] += in;
+        busy[static_cast<size_t>(pu)] += out;
+      }
+      if (b == 0) t += h >= 0 ? cm.input_ms(h, hopp) : cm.input_ms(u, opp);
+      if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)]) t += cm.segment_ms(u, h, hopp);
+      busy[static_cast<size_t>(u)] += t;
+    }
+    for (int u = 0; u < P.num_units(); ++u) {
+      const size_t i = static_cast<size_t>(u);
+      if (!(busy[i] < 1e8))
+        return Error(StatusCode::kInvalidArgument, "candidate_costs: candidate " + policies::format_config(c, P) + " cannot run");
+      cc.busy_ms[i] = static_cast<float>(busy[i]);
+      // Energy per frame of unit u = (dynamic + driving power at full use) x its non-waiting
+      // time; folded into one power over the busy time: dyn_mw · busy_ms = that energy.
+      // (predict_pipeline clamps the dynamic part's utilisation at 1, not the driving part's;
+      // a negative hand-over wait can push busy - wait above busy.)
+      const double work = std::max(0.0, busy[i] - wait[i]);
+      cc.dyn_mw[i] = busy[i] > 0 ? static_cast<float>((cm.dynamic_power_mw(u, c.freq_idx[i], 1.0) * std::min(work, busy[i]) +
+                                                       drive[i] * work) / busy[i])
+                                 : 0.0f;
+    }
+    cc.idle_mw = static_cast<float>(cm.idle_power_mw(c.freq_idx, 25.0) - cm.leakage_power_mw(25.0));
+    out.push_back(cc);
+  }
+  return out;
+}
+
+std::string join_costs(const std::vector<policies::CandidateCost>& c, int num_units) {
+  std::string out;
+  char buf[64];
+  for (size_t k = 0; k < c.size(); ++k) {
+    if (k) out += '|';
+    std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(c[k].idle_mw));
+    out += buf;
+    for (int u = 0; u < num_units; ++u) {
+      std::snprintf(buf, sizeof buf, ";%.9g,%.9g", static_cast<double>(c[k].busy_ms[static_cast<size_t>(u)]),
+                    static_cast<double>(c[k].dyn_mw[static_cast<size_t>(u)]));
+      out += buf;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<policies::CandidateCost>> parse_costs(const std::string& text, int num_units, size_t expected) {
+  std::vector<policies::CandidateCost> out;
+  const char* p = text.c_str();
+  auto num = [&](float* v, char sep) {
+    char* end = nullptr;
+    const double d = std::strtod(p, &end);
+    if (end == p || !std::isfinite(d) || d < 0 || d > 1e9) return false;
+    *v = static_cast<float>(d);
+    p = end;
+    if (sep && *p != sep) return false;
+    if (sep) ++p;
+    return true;
+  };
+  while (*p) {
+    policies::CandidateCost c;
+    bool ok = num(&c.idle_mw, 0);
+    for (int u = 0; u < num_units && ok; ++u)
+      ok = *p++ == ';' && num(&c.busy_ms[static_cast<size_t>(u)], ',') && num(&c.dyn_mw[static_cast<size_t>(u)], 0);
+    if (!ok || (*p && *p != '|'))
+      return Error(StatusCode::kCorrupt, "candidate_costs: entry " + std::to_string(out.size()) + " is not idle;busy,dyn x " +
+                                             std::to_string(num_units));
+    out.push_back(c);
+    if (*p == '|') ++p;
+  }
+  if (out.size() != expected)
+    return Error(StatusCode::kCorrupt, "candidate_costs: " + std::to_string(out.size()) + " entries for " +
+                                           std::to_string(expected) + " candidates");
+  return out;
+}
+
+Result<AgentParts> make_agent_parts(RunnerSetup& s, const std::vector<Config>& candidates, double min_map,
+                                    const std::vector<policies::CandidateCost>& costs) {
   policies::ActionSpaceOptions ao;
   ao.candidates = candidates;
+  ao.costs = costs;
   auto acc = policies::load_accuracy_table(s.data_dir, s.model.name);
   if (!acc.ok()) return acc.status();
   ao.accuracy = *acc;
   ao.min_map = min_map;
   auto space = policies::ActionSpace::create(s.platform, s.model, ao);
   if (!space.ok()) return space.status();
-  auto enc = policies::ObsEncoder::create(s.platform, space->num_candidates());
+  auto enc = policies::ObsEncoder::create(*space);
   if (!enc.ok()) return enc.status();
   AgentParts a{std::make_shared<const policies::ActionSpace>(std::move(space.value())), *enc, {}};
   a.schema = {s.platform.name, s.model.name, a.space->schema() + "; " + a.encoder.schema(), policies::kObsSchemaVersion};
@@ -276,7 +548,8 @@ std::string shipped_policy_path(const RunnerSetup& s) {
   return s.data_dir + "/policies/trained/" + s.platform.name + "_" + s.model.name + ".policy";
 }
 
-Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const std::string& path) {
+Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const std::string& path,
+                                                           const policies::AgentOptions& options) {
   auto f = policies::read_policy_file(path);
   if (!f.ok()) return f.status();
   auto it = f->metadata.find("candidates");
@@ -294,11 +567,17 @@ Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const
   }
   double min_map = 0;
   if (auto m = f->metadata.find("min_map"); m != f->metadata.end()) min_map = std::atof(m->second.c_str());
-  auto parts = make_agent_parts(s, cands, min_map);
+  std::vector<policies::CandidateCost> costs;
+  if (auto m = f->metadata.find("candidate_costs"); m != f->metadata.end()) {
+    auto c = parse_costs(m->second, s.platform.num_units(), cands.size());
+    if (!c.ok()) return Error(c.status().code(), path + ": metadata " + c.status().message());
+    costs = std::move(c.value());
+  }
+  auto parts = make_agent_parts(s, cands, min_map, costs);
   if (!parts.ok()) return Error(parts.status().code(), path + ": " + parts.status().message());
   HETSCHED_RETURN_IF_ERROR(policies::check_schema(*f, parts->schema, path, parts->encoder.size(), parts->space->size()));
   auto pol = std::make_unique<policies::MlpPolicy>(std::move(f->mlp), "trained:" + path.substr(path.find_last_of('/') + 1));
-  return policies::make_agent(parts->space, parts->encoder, std::move(pol));
+  return policies::make_agent(parts->space, parts->encoder, std::move(pol), options);
 }
 
 }  // namespace hetsched::env

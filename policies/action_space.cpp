@@ -1,6 +1,8 @@
 #include "policies/action_space.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <iomanip>
 #include <fstream>
 #include <sstream>
 
@@ -68,13 +70,32 @@ Result<ActionSpace> ActionSpace::create(const PlatformDesc& platform, const Mode
   for (int u = 0; u < platform.num_units(); ++u)
     a.letter_unit_[static_cast<unsigned char>(platform.units[static_cast<size_t>(u)].letter) & 127] = static_cast<std::int8_t>(u);
   if (o.candidates.empty()) return Error(StatusCode::kInvalidArgument, "action space: candidates: none given");
+  if (!o.costs.empty() && o.costs.size() != o.candidates.size())
+    return Error(StatusCode::kInvalidArgument, "action space: costs: " + std::to_string(o.costs.size()) + " entries for " +
+                                                   std::to_string(o.candidates.size()) + " candidates");
   for (size_t i = 0; i < o.candidates.size(); ++i) {
     const Config& c = o.candidates[i];
+    if (!o.costs.empty()) {
+      const CandidateCost& k = o.costs[i];
+      bool ok = std::isfinite(k.idle_mw) && k.idle_mw >= 0;
+      float busy = 0;
+      for (int u = 0; u < kMaxUnits; ++u) {
+        ok = ok && std::isfinite(k.busy_ms[static_cast<size_t>(u)]) && k.busy_ms[static_cast<size_t>(u)] >= 0 &&
+             std::isfinite(k.dyn_mw[static_cast<size_t>(u)]) && k.dyn_mw[static_cast<size_t>(u)] >= 0;
+        busy = std::max(busy, k.busy_ms[static_cast<size_t>(u)]);
+      }
+      if (!ok || !(busy > 0))
+        return Error(StatusCode::kInvalidArgument, "action space: costs[" + std::to_string(i) +
+                                                       "]: busy_ms/dyn_mw/idle_mw must be finite and >= 0 with some busy time");
+    }
     if (c.per_block_freq)
       return Error(StatusCode::kInvalidArgument, "action space: candidates[" + std::to_string(i) + "]: switch mode is not supported");
     if (Status st = validate_config(c, platform, model); !st.ok())
       return Error(StatusCode::kInvalidArgument, "action space: candidates[" + std::to_string(i) + "]: " + st.message());
-    if (std::find(a.cand_.begin(), a.cand_.end(), c) == a.cand_.end()) a.cand_.push_back(c);
+    if (std::find(a.cand_.begin(), a.cand_.end(), c) == a.cand_.end()) {
+      a.cand_.push_back(c);
+      if (!o.costs.empty()) a.costs_.push_back(o.costs[i]);
+    }
   }
   if (static_cast<int>(a.cand_.size()) > kMaxCandidates)
     return Error(StatusCode::kInvalidArgument, "action space: " + std::to_string(a.cand_.size()) +
@@ -105,12 +126,19 @@ Result<ActionSpace> ActionSpace::create(const PlatformDesc& platform, const Mode
   a.num_actions_ = static_cast<int>(a.cand_.size() + 2 * a.dvfs_units_.size() + 1);
 
   std::ostringstream s;
-  s << "jumps+nudges+stay v1; candidates=";
+  s << "jumps+nudges+stay v2; candidates=";
   for (size_t k = 0; k < a.cand_.size(); ++k) s << (k ? "|" : "") << format_config(a.cand_[k], platform);
   s << "; nudges=";
   for (int u : a.dvfs_units_) s << platform.units[static_cast<size_t>(u)].letter;
   s << "; static_mask=";
   for (auto ok : a.static_ok_) s << (ok ? '1' : '0');
+  // The predicted costs feed the observation, so a policy is bound to the numbers it was trained with.
+  s << "; costs=" << (a.costs_.empty() ? "none" : "") << std::setprecision(4);
+  for (const CandidateCost& k : a.costs_) {
+    s << k.idle_mw;
+    for (int u = 0; u < platform.num_units(); ++u) s << ',' << k.busy_ms[static_cast<size_t>(u)] << ',' << k.dyn_mw[static_cast<size_t>(u)];
+    s << '/';
+  }
   a.schema_ = s.str();
   return a;
 }

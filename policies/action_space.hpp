@@ -49,8 +49,18 @@ struct AccuracyTable {
 // table (no accuracy mask). Errors name the file and field.
 Result<AccuracyTable> load_accuracy_table(const std::string& data_dir, const std::string& model);
 
+// What the cost model predicts for one candidate on an idle board (computed by env/ when the
+// policy is trained, stored in the policy file). The encoder and the QoS guard combine it with
+// the per-unit slowdowns they sense to predict each candidate's FPS and energy per frame now.
+struct CandidateCost {
+  std::array<float, kMaxUnits> busy_ms{};  // busy time per frame on each unit (its stages incl. transfers)
+  std::array<float, kMaxUnits> dyn_mw{};   // dynamic power of each unit while busy at the candidate's OPP
+  float idle_mw = 0;                       // board power with every unit idle at the candidate's OPPs
+};
+
 struct ActionSpaceOptions {
   std::vector<Config> candidates;        // jump targets, pipeline mode; duplicates removed; 1..kMaxCandidates
+  std::vector<CandidateCost> costs;      // empty, or one per candidate (same order; a duplicate's entry is dropped with it)
   bool nudges = true;                    // add ±1 OPP actions per DVFS unit
   std::vector<UnsupportedOp> unsupported;  // op support table (default: none known for the shipped models)
   AccuracyTable accuracy;                // empty model = no accuracy mask
@@ -77,6 +87,10 @@ class ActionSpace {
   int find_candidate(const Config& c) const noexcept;
   // True if candidate k passed the static (op support, accuracy) checks.
   bool statically_allowed(int k) const noexcept { return static_ok_[static_cast<std::size_t>(k)] != 0; }
+  // Predicted costs (empty when the options gave none).
+  bool has_costs() const noexcept { return !costs_.empty(); }
+  const CandidateCost& cost(int k) const noexcept { return costs_[static_cast<std::size_t>(k)]; }
+  const PlatformDesc& platform() const noexcept { return platform_; }
 
   // out.size() must equal size(); false (out untouched) otherwise.
   bool mask(const Config& current, const MaskInput& in, std::span<std::uint8_t> out) const noexcept;
@@ -95,6 +109,7 @@ class ActionSpace {
   PlatformDesc platform_;
   std::vector<Config> cand_;
   std::vector<std::uint8_t> static_ok_;
+  std::vector<CandidateCost> costs_;
   std::vector<std::uint32_t> cand_units_;     // used_units per candidate
   std::vector<int> dvfs_units_;               // platform indices of nudgeable units
   std::array<std::int8_t, 128> letter_unit_{};  // letter -> unit index (-1 none)

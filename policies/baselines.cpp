@@ -201,39 +201,139 @@ class HeuristicController final : public Controller {
 
 class AgentController final : public Controller {
  public:
-  AgentController(std::shared_ptr<const ActionSpace> s, ObsEncoder e, std::unique_ptr<Policy> p)
-      : space_(std::move(s)), enc_(std::move(e)), pol_(std::move(p)),
+  AgentController(std::shared_ptr<const ActionSpace> s, ObsEncoder e, std::unique_ptr<Policy> p, const AgentOptions& o)
+      : space_(std::move(s)), enc_(std::move(e)), pol_(std::move(p)), o_(o),
         obs_(static_cast<size_t>(enc_.size())), mask_(static_cast<size_t>(space_->size())) {
     name_ = std::string(pol_->name());
   }
   std::string_view name() const noexcept override { return name_; }
-  void reset(const Config& initial) noexcept override { c_ = initial; last_ = kNoAction; }
+  void reset(const Config& initial) noexcept override {
+    c_ = initial;
+    last_ = kNoAction;
+    st_ = EncoderState{};
+    infeasible_ = violated_ = hold_ = 0;
+    n_ = AgentCounters{};
+  }
+  const AgentCounters& counters() const noexcept { return n_; }
   std::span<const float> last_observation() const noexcept override { return obs_; }
   int last_action() const noexcept override { return last_; }
+
   const Config& decide(const TelemetryFrame& f, const MaskInput& m) noexcept override {
-    enc_.encode(f, c_, space_->find_candidate(c_), obs_);
+    ++n_.decisions;
+    const int cur = space_->find_candidate(c_);
+    enc_.observe(f, c_, cur, &st_);
+    enc_.encode(f, c_, cur, st_, obs_);
     space_->mask(c_, m, mask_);
     const int a = pol_->decide(obs_, mask_);
-    // Hysteresis on jumps: a re-split costs a drain + re-setup, and a policy that flips between
-    // two near-equal candidates pays it every period. A jump is taken when the same jump was
-    // chosen in the previous period too, or at once when staying is masked (unit lost).
-    const bool jump = a >= 0 && a < space_->num_candidates() && !(space_->candidate(a) == c_);
+    const bool guard = o_.guard && enc_.has_costs();
+    // Without a target (as fast as possible) "meeting QoS" = within 10 % of the fastest allowed.
+    fastest_fps_ = 0;
+    if (guard && !(f.target_fps > 0))
+      for (int k = 0; k < space_->num_candidates(); ++k)
+        if (mask_[static_cast<size_t>(k)]) fastest_fps_ = std::max(fastest_fps_, enc_.predicted_fps(k, st_));
+    // Is the running configuration predicted to miss QoS under what was just sensed?
+    const int cur_k = cur >= 0 ? cur : st_.base;
+    const bool cur_bad = guard && cur_k >= 0 && !feasible(cur_k, f, o_.trigger_margin);
+    infeasible_ = cur_bad && !f.reconfiguring ? infeasible_ + 1 : 0;
+    // Violations count once the FPS window holds only the running configuration's frames.
+    violated_ = qos_violated(f) && st_.settled >= 12 ? violated_ + 1 : 0;
+    if (hold_ > 0) --hold_;
     const bool must_move = !mask_[static_cast<size_t>(space_->stay_action())];
+    const bool jump = a >= 0 && a < space_->num_candidates() && !(space_->candidate(a) == c_);
     const int prev = last_;
     last_ = a;
-    if (a == kNoAction || (jump && !must_move && a != prev)) return c_;
+    // The running configuration lost a unit (staying is masked) and the policy's pick is
+    // predicted to miss QoS: the guard chooses, whatever its hold.
+    const bool lost = must_move && !feasible(a, f);
+    if (guard && (lost || (hold_ == 0 && (infeasible_ >= o_.guard_periods || violated_ >= o_.violated_periods))) &&
+        !(jump && feasible(a, f, o_.fps_margin))) {
+      const int g = pick(f);
+      // When nothing is predicted to meet the targets (e.g. resnet50 at 10 FPS on this board)
+      // move only for a clearly (10 %) faster configuration: re-splitting between near-equal
+      // "fastest" candidates only costs drains.
+      const bool worth = lost || cur_k < 0 || feasible(g, f) ||
+                         enc_.predicted_fps(g, st_) >= 1.1 * enc_.predicted_fps(cur_k, st_);
+      if (g >= 0 && !(space_->candidate(g) == c_) && worth) {
+        ++n_.guard_jumps;
+        hold_ = o_.hold_periods;
+        infeasible_ = violated_ = 0;
+        c_ = space_->candidate(g);
+        return c_;
+      }
+    }
+    if (a == kNoAction) return c_;
+    // Vetoed: leaving a configuration predicted to meet QoS for one predicted to miss it, or
+    // for a slower one while missing it; while a guard jump settles, anything without margin.
+    if (guard && jump && !must_move && any_feasible(f) && !feasible(a, f, hold_ > 0 ? o_.fps_margin : o_.veto_margin) &&
+        (!cur_bad || hold_ > 0 || enc_.predicted_fps(a, st_) < enc_.predicted_fps(cur_k, st_))) {
+      ++n_.vetoes;
+      return c_;
+    }
+    // Hysteresis on jumps: a re-split costs a drain + re-setup, and a policy that flips between
+    // two near-equal candidates pays it every period. A jump is taken when the same jump was
+    // chosen in the previous period too, or at once when staying is masked (unit lost), the
+    // targets just changed, or the running configuration is predicted to miss them.
+    if (jump && !must_move && a != prev && st_.since_change > 0 && !(cur_bad && f.target_fps > 0)) return c_;
+    n_.policy_jumps += jump;
     c_ = space_->apply(a, c_);
     return c_;
   }
 
  private:
+  // Candidate k predicted to meet the frame's targets under the sensed slowdowns.
+  bool feasible(int k, const TelemetryFrame& f, double margin = 1.0) const noexcept {
+    if (k < 0 || k >= space_->num_candidates()) return false;
+    const double fps = enc_.predicted_fps(k, st_);
+    if (f.target_fps > 0 && fps < margin * f.target_fps) return false;
+    if (!(f.target_fps > 0) && fps < 0.9 * fastest_fps_) return false;
+    if (f.power_budget_mw > 0) {
+      const double run = f.target_fps > 0 ? std::min(f.target_fps, fps) : fps;
+      if (enc_.predicted_energy_mj(k, st_, f.target_fps) * run > f.power_budget_mw) return false;
+    }
+    if (f.max_latency_us_target > 0) {
+      double lat_ms = 0;
+      for (int u = 0; u < space_->platform().num_units(); ++u)
+        lat_ms += static_cast<double>(space_->cost(k).busy_ms[static_cast<size_t>(u)]) * st_.slowdown[static_cast<size_t>(u)];
+      if (lat_ms * 1e3 > f.max_latency_us_target) return false;
+    }
+    return true;
+  }
+  bool any_feasible(const TelemetryFrame& f) const noexcept {
+    for (int k = 0; k < space_->num_candidates(); ++k)
+      if (mask_[static_cast<size_t>(k)] && feasible(k, f)) return true;
+    return false;
+  }
+  // The cheapest allowed feasible candidate, else the fastest allowed one.
+  int pick(const TelemetryFrame& f) const noexcept {
+    int fastest = -1;
+    double best_fps = 0;
+    for (double margin : {o_.fps_margin, 1.0}) {
+      int best = -1;
+      double best_e = 0;
+      for (int k = 0; k < space_->num_candidates(); ++k) {
+        if (!mask_[static_cast<size_t>(k)]) continue;
+        const double fps = enc_.predicted_fps(k, st_);
+        if (fps > best_fps) best_fps = fps, fastest = k;
+        if (!feasible(k, f, margin)) continue;
+        const double e = enc_.predicted_energy_mj(k, st_, f.target_fps);
+        if (best < 0 || e < best_e) best = k, best_e = e;
+      }
+      if (best >= 0) return best;
+    }
+    return fastest;
+  }
+
   std::shared_ptr<const ActionSpace> space_;
   ObsEncoder enc_;
   std::unique_ptr<Policy> pol_;
+  AgentOptions o_;
   std::vector<float> obs_;
   std::vector<std::uint8_t> mask_;
+  EncoderState st_;
   Config c_{};
-  int last_ = kNoAction;
+  int last_ = kNoAction, infeasible_ = 0, violated_ = 0, hold_ = 0;
+  double fastest_fps_ = 0;  // this period, no target: the fastest allowed candidate's predicted FPS
+  AgentCounters n_;
   std::string name_;
 };
 
@@ -250,15 +350,26 @@ std::unique_ptr<Controller> make_heuristic(const PlatformDesc& platform, const M
   return std::make_unique<HeuristicController>(platform, model, start, options);
 }
 Result<std::unique_ptr<Controller>> make_agent(std::shared_ptr<const ActionSpace> space, ObsEncoder encoder,
-                                               std::unique_ptr<Policy> policy) {
+                                               std::unique_ptr<Policy> policy, const AgentOptions& options) {
+  if (options.guard_periods < 1 || options.violated_periods < 1 || options.hold_periods < 0 || !(options.fps_margin >= 1) ||
+      !(options.veto_margin >= 1) || !(options.fps_margin < 2) || !(options.veto_margin < 2) ||
+      !(options.trigger_margin > 0.5) || !(options.trigger_margin <= 1))
+    return Error(StatusCode::kInvalidArgument, "agent: AgentOptions: guard_periods and violated_periods must be >= 1, "
+                                               "hold_periods >= 0, fps_margin and veto_margin in [1, 2), "
+                                               "trigger_margin in (0.5, 1]");
   if (!space || !policy) return Error(StatusCode::kInvalidArgument, "agent: missing action space or policy");
   if (policy->observation_size() != encoder.size() || policy->num_actions() != space->size())
     return Error(StatusCode::kInvalidArgument, "agent: policy " + std::string(policy->name()) + " has " +
                                                    std::to_string(policy->observation_size()) + " inputs / " +
                                                    std::to_string(policy->num_actions()) + " actions, encoder/action space need " +
                                                    std::to_string(encoder.size()) + " / " + std::to_string(space->size()));
-  std::unique_ptr<Controller> c = std::make_unique<AgentController>(std::move(space), std::move(encoder), std::move(policy));
+  std::unique_ptr<Controller> c = std::make_unique<AgentController>(std::move(space), std::move(encoder), std::move(policy), options);
   return c;
+}
+
+const AgentCounters* agent_counters(const Controller& c) noexcept {
+  const auto* a = dynamic_cast<const AgentController*>(&c);
+  return a ? &a->counters() : nullptr;
 }
 
 }  // namespace hetsched::policies

@@ -56,10 +56,43 @@ struct HeuristicOptions {
 std::unique_ptr<Controller> make_heuristic(const PlatformDesc& platform, const ModelDesc& model, const Config& start,
                                            const HeuristicOptions& options = {});
 
+// The shipped agent controller's safety layer around the learned policy (docs/agent-design.md);
+// "predicted to miss" below uses trigger_margin for the running configuration:
+//   jump hysteresis  a jump to another candidate is taken when the policy chose it in the
+//                    previous period too, at once when staying is masked, the targets just
+//                    changed, or the running configuration is predicted to miss the target;
+//   QoS guard        when the running configuration is predicted to miss the QoS targets under
+//                    the sensed slowdowns (guard_periods in a row), or QoS was violated for
+//                    violated_periods settled periods, and the policy's choice is not predicted
+//                    to meet them either, jump to the cheapest allowed candidate predicted to
+//                    meet them with fps_margin (none: the fastest allowed). After a guard jump,
+//                    for hold_periods the policy may only move to configurations predicted to
+//                    meet QoS (the delivered-FPS window needs ~1 s to show the effect).
+// Without a target FPS (as fast as possible) "meets QoS" means a predicted FPS within 10 % of
+// the fastest allowed candidate's. The guard needs the action space's predicted costs; without
+// them it never fires.
+struct AgentOptions {
+  bool guard = true;          // enable the QoS guard
+  int guard_periods = 2;      // consecutive periods the running config is predicted infeasible
+  int violated_periods = 3;   // consecutive periods with QoS violated, counted once settled (12 periods unchanged)
+  int hold_periods = 12;      // after a guard jump (the FPS window is 1 s = 10 periods)
+  double fps_margin = 1.03;   // the guard prefers candidates with predicted fps >= fps_margin · target
+  double trigger_margin = 0.98;  // the running config is "predicted short" below trigger_margin · target
+                                 // (a 2 % band for measurement noise in the sensed slowdowns)
+  double veto_margin = 1.02;  // a policy jump needs predicted fps >= veto_margin · target (hysteresis
+                              // against the guard's 1.0 trigger: no flip-flop on a borderline candidate)
+};
+// Counters of the last run (reset by Controller::reset): decisions, guard jumps, vetoed moves.
+struct AgentCounters {
+  long decisions = 0, guard_jumps = 0, vetoes = 0, policy_jumps = 0;
+};
+
 // The trained agent as a controller: encode → mask → policy.decide → action space apply.
 // The policy must match encoder.size() and space.size() (checked at creation).
 Result<std::unique_ptr<Controller>> make_agent(std::shared_ptr<const ActionSpace> space, ObsEncoder encoder,
-                                               std::unique_ptr<Policy> policy);
+                                               std::unique_ptr<Policy> policy, const AgentOptions& options = {});
+// Counters of an agent made by make_agent (nullptr for other controllers).
+const AgentCounters* agent_counters(const Controller& c) noexcept;
 
 // True if the frame violates the targets it carries (the metrics rule: fps < 0.95·target,
 // worst latency > bound, power > budget).

@@ -66,6 +66,7 @@ Result<ObsEncoder> ObsEncoder::create(const PlatformDesc& platform, int num_cand
   if (num_candidates < 0 || num_candidates > 1024)
     return Error(StatusCode::kInvalidArgument, "obs encoder: num_candidates " + std::to_string(num_candidates) + " outside 0..1024");
   ObsEncoder e;
+  e.platform_ = platform;
   e.units_ = platform.num_units();
   e.zones_ = std::min(static_cast<int>(platform.zones.size()), kObsMaxZones);
   e.cand_ = num_candidates;
@@ -77,16 +78,160 @@ Result<ObsEncoder> ObsEncoder::create(const PlatformDesc& platform, int num_cand
     e.letter_unit_[static_cast<unsigned char>(d.letter) & 127] = static_cast<std::int8_t>(u);
     e.kind_host_[static_cast<size_t>(u)] = d.kind == UnitKind::kGpu ? 'G' : d.kind == UnitKind::kNpu ? 'N' : 0;
   }
-  e.size_ = 11 + 6 * e.units_ + e.zones_ + e.cand_ + 1 + 1;
+  e.size_ = 11 + 7 * e.units_ + e.zones_ + 4 + 3 * e.cand_ + e.cand_ + 1 + 1;
+  return e;
+}
+
+Result<ObsEncoder> ObsEncoder::create(const ActionSpace& space) {
+  auto e = create(space.platform(), space.num_candidates());
+  if (!e.ok()) return e;
+  for (int k = 0; k < space.num_candidates(); ++k) e->cand_cfg_.push_back(space.candidate(k));
+  if (space.has_costs())
+    for (int k = 0; k < space.num_candidates(); ++k) e->costs_.push_back(space.cost(k));
   return e;
 }
 
 std::string ObsEncoder::schema() const {
   return "obs v" + std::to_string(kObsSchemaVersion) + " units=" + std::string(letter_.data(), static_cast<size_t>(units_)) +
-         " zones=" + std::to_string(zones_) + " candidates=" + std::to_string(cand_) + " size=" + std::to_string(size_);
+         " zones=" + std::to_string(zones_) + " candidates=" + std::to_string(cand_) + " size=" + std::to_string(size_) +
+         " costs=" + (costs_.empty() ? "no" : "yes");
+}
+
+bool ObsEncoder::predicted_busy(const Config& cur, int candidate, int base, std::array<double, kMaxUnits>* out) const noexcept {
+  if (costs_.empty()) return false;
+  if (candidate >= 0 && candidate < cand_) {
+    for (int u = 0; u < units_; ++u) (*out)[static_cast<size_t>(u)] = costs_[static_cast<size_t>(candidate)].busy_ms[static_cast<size_t>(u)];
+    return true;
+  }
+  if (base < 0 || base >= cand_) return false;
+  const Config& b = cand_cfg_[static_cast<size_t>(base)];
+  if (b.num_blocks != cur.num_blocks || b.unit != cur.unit || b.gpu_host != cur.gpu_host || b.npu_host != cur.npu_host) return false;
+  // Same placement at other OPPs (nudges): compute-bound time scales with 1/f.
+  for (int u = 0; u < units_; ++u) {
+    const size_t i = static_cast<size_t>(u);
+    double t = costs_[static_cast<size_t>(base)].busy_ms[i];
+    const UnitDesc& d = platform_.units[i];
+    if (d.has_dvfs()) {
+      const int fb = std::clamp<int>(b.freq_idx[i], 0, d.max_opp()), fc = std::clamp<int>(cur.freq_idx[i], 0, d.max_opp());
+      t *= static_cast<double>(d.opps[static_cast<size_t>(fb)].freq_khz) / static_cast<double>(d.opps[static_cast<size_t>(fc)].freq_khz);
+    }
+    (*out)[i] = t;
+  }
+  return true;
+}
+
+void ObsEncoder::observe(const TelemetryFrame& f, const Config& cur, int candidate, EncoderState* st) const noexcept {
+  // Targets: a change restarts the "since change" clock and records the FPS step.
+  const double bound = f.max_latency_us_target, budget = f.power_budget_mw;
+  if (st->target_fps >= 0 && (f.target_fps != st->target_fps || bound != st->bound_us || budget != st->budget_mw)) {
+    st->since_change = 0;
+    st->target_delta = static_cast<float>(std::clamp((f.target_fps - st->target_fps) / 30.0, -1.0, 1.0));
+  } else if (st->since_change < 1000) {
+    ++st->since_change;
+  }
+  st->target_fps = f.target_fps, st->bound_us = bound, st->budget_mw = budget;
+  if (candidate >= 0 && candidate < cand_) st->base = candidate;
+
+  // Measured busy time per frame on each unit = sum of its stages' mean service times.
+  std::array<double, kMaxUnits> meas{}, pred{};
+  std::uint32_t used = 0, measured = 0;
+  bool hung = false;
+  int s = -1;
+  for (int b = 0; b < std::clamp(cur.num_blocks, 0, kMaxBlocks);) {
+    int e = b;
+    while (e < cur.num_blocks && e < kMaxBlocks && cur.unit[static_cast<size_t>(e)] == cur.unit[static_cast<size_t>(b)]) ++e;
+    ++s;
+    const int u = letter_unit_[static_cast<unsigned char>(cur.unit[static_cast<size_t>(b)]) & 127];
+    if (u >= 0) {
+      used |= 1u << u;
+      const double t = s < std::min(f.num_stages, kObsMaxStages) ? f.stage_latency_us[static_cast<size_t>(s)] : 0;
+      if (std::isfinite(t) && t > 0) {
+        meas[static_cast<size_t>(u)] += t * 1e-3, measured |= 1u << u;
+      } else {
+        measured |= 1u << (u + 16);  // a stage of u without a sample: no estimate this period
+        // ... and frames waiting in front of it: hung, not just idle at a low target.
+        // (A stage longer than a period at a low target also has no sample; its unit is busy.)
+        if (s < kObsMaxStages && f.queue_depth[static_cast<size_t>(s)] > 0 && !(f.util[static_cast<size_t>(u)] >= 0.01)) hung = true;
+      }
+    }
+    b = e;
+  }
+  for (int u = 0; u < units_; ++u) {
+    const char k = kind_host_[static_cast<size_t>(u)];
+    if (!k || !(used >> u & 1u)) continue;
+    const int h = letter_unit_[static_cast<unsigned char>(k == 'G' ? cur.gpu_host : cur.npu_host) & 127];
+    if (h >= 0) used |= 1u << h;
+  }
+  const bool have_pred = !f.reconfiguring && f.frames > 0 && predicted_busy(cur, candidate, st->base, &pred);
+  for (int u = 0; u < units_; ++u) {
+    const size_t i = static_cast<size_t>(u);
+    float& sd = st->slowdown[i];
+    const bool ok_sample = (measured >> u & 1u) && !(measured >> (u + 16) & 1u);
+    if (have_pred && ok_sample && pred[i] > 0) {
+      // Smoothed over two periods: one period's mean holds only a few frames.
+      const double r = std::clamp(meas[i] / pred[i], 0.25, 8.0);
+      sd = static_cast<float>(0.5 * sd + 0.5 * r);
+    } else if (!(used >> u & 1u) && kind_host_[i] == 0 && f.unit_ok[i] && std::isfinite(f.util[i])) {
+      // An unused CPU cluster: all its utilisation is background load, which shares its cores
+      // with a stage placed there: slowdown = 1 + util (docs/simulator.md).
+      sd = static_cast<float>(1.0 + std::clamp(f.util[i], 0.0, 1.0));
+    } else if (!(used >> u & 1u)) {
+      sd = static_cast<float>(1.0 + 0.95 * (sd - 1.0));  // unobservable: forget slowly
+    }
+    if (!std::isfinite(sd)) sd = 1;
+  }
+  // Delivery efficiency of the running candidate, once the 1 s FPS window holds only frames of
+  // this configuration (settled >= 12 periods of 100 ms): delivered below 0.97·target = the
+  // pipeline is saturated, so delivered ≈ its capacity; at or above target, capacity >= delivered.
+  // A stage without a sample, frames waiting and its unit idle (a hung accelerator) restarts the
+  // count: the FPS then says nothing about the configuration's capacity.
+  st->settled = (cur == st->last && !f.reconfiguring && !hung) ? std::min(st->settled + 1, 1000) : 0;
+  st->last = cur;
+  // (The window must also postdate the last target change, or it measures the old target.)
+  if (candidate >= 0 && candidate < cand_ && candidate < ActionSpace::kMaxCandidates && st->settled >= 12 &&
+      st->since_change >= 12 && f.fps_ok &&
+      f.target_fps > 0 && std::isfinite(f.fps) && f.fps > 0) {
+    const double cap = bottleneck_fps(candidate, *st);
+    float& e = st->eff[static_cast<size_t>(candidate)];
+    if (cap > 0 && f.fps < 0.97 * f.target_fps) e = static_cast<float>(std::clamp(std::min<double>(e, f.fps / cap), 0.25, 1.0));
+    else if (cap > 0) e = static_cast<float>(std::clamp(std::max<double>(e, f.fps / cap), 0.25, 1.0));
+  }
+}
+
+double ObsEncoder::predicted_fps(int k, const EncoderState& st) const noexcept {
+  if (k < 0 || k >= cand_ || k >= ActionSpace::kMaxCandidates) return 0;
+  return bottleneck_fps(k, st) * std::clamp(static_cast<double>(st.eff[static_cast<size_t>(k)]), 0.25, 1.0);
+}
+
+double ObsEncoder::bottleneck_fps(int k, const EncoderState& st) const noexcept {
+  if (costs_.empty() || k < 0 || k >= cand_) return 0;
+  double worst = 0;
+  for (int u = 0; u < units_; ++u)
+    worst = std::max(worst, static_cast<double>(costs_[static_cast<size_t>(k)].busy_ms[static_cast<size_t>(u)]) *
+                                std::max(1e-3, static_cast<double>(st.slowdown[static_cast<size_t>(u)])));
+  return worst > 0 ? 1000.0 / worst : 0;
+}
+
+double ObsEncoder::predicted_energy_mj(int k, const EncoderState& st, double target_fps) const noexcept {
+  if (costs_.empty() || k < 0 || k >= cand_) return 0;
+  const CandidateCost& c = costs_[static_cast<size_t>(k)];
+  const double fk = predicted_fps(k, st);
+  const double fps = target_fps > 0 ? std::min(target_fps, fk) : fk;
+  double e = fps > 0 ? c.idle_mw / fps : 0;
+  for (int u = 0; u < units_; ++u)
+    e += c.dyn_mw[static_cast<size_t>(u)] * c.busy_ms[static_cast<size_t>(u)] *
+         std::max(1e-3, static_cast<double>(st.slowdown[static_cast<size_t>(u)])) * 1e-3;
+  return e;
 }
 
 bool ObsEncoder::encode(const TelemetryFrame& f, const Config& cur, int candidate, std::span<float> out) const noexcept {
+  EncoderState st;
+  observe(f, cur, candidate, &st);
+  return encode(f, cur, candidate, st, out);
+}
+
+bool ObsEncoder::encode(const TelemetryFrame& f, const Config& cur, int candidate, const EncoderState& st,
+                        std::span<float> out) const noexcept {
   if (static_cast<int>(out.size()) != size_) return false;
   int missing = 0, readings = 3;
   size_t i = 0;
@@ -136,11 +281,32 @@ bool ObsEncoder::encode(const TelemetryFrame& f, const Config& cur, int candidat
     put(f.online[s]);
     put(static_cast<float>(used >> u & 1u));
     put(cur.num_blocks > 0 ? static_cast<float>(blocks[s]) / static_cast<float>(cur.num_blocks) : 0.0f);
+    put(std::clamp(st.slowdown[s] - 1.0f, -0.75f, 4.0f));
   }
   for (int z = 0; z < zones_; ++z) {
     ++readings;
     missing += !f.temp_ok[static_cast<size_t>(z)];
     put(f.temp_ok[static_cast<size_t>(z)] ? ratio(f.temp_mc[static_cast<size_t>(z)] * 1e-3, 100.0, 2.0) : 0.0f);
+  }
+  const double fps_ref = has_t ? f.target_fps : 30.0;
+  put(static_cast<float>(std::min(st.since_change, 50)) / 50.0f);
+  put(st.target_delta);
+  const int cur_k = candidate >= 0 && candidate < cand_ ? candidate : st.base;
+  put(cur_k >= 0 ? ratio(predicted_fps(cur_k, st), fps_ref) : 0.0f);
+  put(has_t && f.fps_ok && f.fps < 0.95 * f.target_fps);
+  // Per candidate: predicted FPS, energy (relative to the cheapest) and power under the sensed slowdowns.
+  double e_min = 0;
+  for (int k = 0; k < cand_ && !costs_.empty(); ++k) {
+    const double e = predicted_energy_mj(k, st, f.target_fps);
+    if (e > 0 && (e_min == 0 || e < e_min)) e_min = e;
+  }
+  for (int k = 0; k < cand_; ++k) {
+    if (costs_.empty()) { put(0), put(0), put(0); continue; }
+    const double fk = predicted_fps(k, st), e = predicted_energy_mj(k, st, f.target_fps);
+    const double fps = has_t ? std::min(f.target_fps, fk) : fk;
+    put(ratio(fk, fps_ref));
+    put(e_min > 0 ? ratio(e / e_min - 1.0, 1.0, 3.0) : 0.0f);
+    put(has_p ? ratio(e * fps, f.power_budget_mw) : 0.0f);
   }
   for (int k = 0; k <= cand_; ++k) put(k == (candidate >= 0 && candidate < cand_ ? candidate : cand_));
   put(static_cast<float>(missing) / static_cast<float>(readings));

@@ -4,16 +4,20 @@
 //
 // Loop: each episode draws a scenario (seeded RNG), resets a BatchedEnv of --envs copies with
 // distinct noise seeds, starts from the scenario's static-best configuration and steps until
-// the scenario ends. Exploration follows the oracle's candidate for the hidden conditions with
-// probability hint_fraction (training-time privileged teacher; the policy never sees it).
+// the scenario ends. The teacher is the oracle's candidate for the hidden conditions with unit
+// availability as the policy senses it (DAgger labels; dqn: exploration hints); the policy
+// never sees it. Oracle answers go through env::OracleCache (--cache DIR).
 // Determinism: with --steps the run is a pure function of (seed, envs); --minutes is a
-// wall-clock cap checked between episodes, so a run it cuts short depends on machine speed.
+// wall-clock cap (candidate grid included), so a run it cuts short depends on machine speed.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
 
 #include "agent/export.hpp"
 #include "agent/trainer.hpp"
@@ -77,7 +81,8 @@ int cmd_train(const std::vector<std::string>& argv) {
        {"envs", "N", "environments stepped together (default 8)"},
        {"threads", "N", "threads stepping them (default 1; results do not depend on it)"},
        {"learner", "L", "dagger (default: imitate the oracle on visited states, DQN regression) or dqn (Double DQN on the env reward)"},
-       {"min-map", "X", "accuracy budget for int8 NPU blocks (mAP, models with a table only; default 0 = none)"}},
+       {"min-map", "X", "accuracy budget for int8 NPU blocks (mAP, models with a table only; default 0 = none)"},
+       {"cache", "DIR", "oracle answer cache (default $HETSCHED_CACHE_DIR or ~/.cache/hetsched; 'none' = off); results do not depend on it"}},
       0, 0};
   Args a = Args::parse(spec, argv);
   if (a.exit_code) return *a.exit_code;
@@ -123,9 +128,20 @@ int cmd_train(const std::vector<std::string>& argv) {
   }
   if (scen.empty()) return fail(kExitUsage, "train: no scenario files found in --scenarios");
 
-  auto cands = env::oracle_candidates(s, scen, 64);
+  const auto t_start = std::chrono::steady_clock::now();
+  std::string cache_dir = a.get("cache", "");
+  if (cache_dir.empty()) {
+    if (const char* d = std::getenv("HETSCHED_CACHE_DIR"); d && *d) cache_dir = d;
+    else if (const char* h = std::getenv("HOME"); h && *h) cache_dir = std::string(h) + "/.cache/hetsched";
+  }
+  if (cache_dir == "none") cache_dir.clear();
+  env::OracleCache ocache = env::OracleCache::open(s, cache_dir);
+  if (!ocache.note().empty()) std::fprintf(stderr, "train: %s\n", ocache.note().c_str());
+  auto cands = env::oracle_candidates(s, scen, 64, std::max<int>(1, static_cast<int>(*threads)), &ocache);
   if (!cands.ok()) return fail(kExitRuntime, "train: " + cands.status().message());
-  auto parts = env::make_agent_parts(s, *cands, *min_map);
+  auto costs = env::candidate_costs(s, *cands);
+  if (!costs.ok()) return fail(kExitRuntime, "train: " + costs.status().message());
+  auto parts = env::make_agent_parts(s, *cands, *min_map, *costs);
   if (!parts.ok()) return fail(kExitRuntime, "train: " + parts.status().message());
   const auto& space = *parts->space;
   const auto& enc = parts->encoder;
@@ -164,9 +180,22 @@ int cmd_train(const std::vector<std::string>& argv) {
   std::vector<std::uint64_t> seen(static_cast<size_t>(N), ~0ull);
   std::vector<std::uint64_t> seeds(static_cast<size_t>(N));
   std::vector<env::Conditions> last_cond(static_cast<size_t>(N));
+  std::vector<policies::EncoderState> est(static_cast<size_t>(N));
+  // Teacher answers by conditions, shared by all envs and episodes (and with --cache across
+  // runs): the oracle is the expensive part of a DAgger step (up to ~0.5 s per query for
+  // mobilenet_v1). The die temperature only moves leakage; it is rounded to 5 °C so answers
+  // can be reused, and the rounded conditions are what the oracle is asked, so labels are the
+  // same whether they come from the cache or from a query.
+  auto teacher = [&](const env::Conditions& c) {
+    env::Conditions q = c;
+    q.die_temp_c = 5.0 * std::round(c.die_temp_c / 5.0);
+    q.ambient_c = 5.0 * std::round(c.ambient_c / 5.0);
+    Config cfg;
+    return ocache.query(s, q, &cfg) ? space.find_candidate(cfg) : -1;
+  };
   policies::TelemetryFrame frame;
   Rng rng(static_cast<std::uint64_t>(*seed) ^ 0xabcdefull);
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = t_start;  // --minutes caps the whole run, candidate grid included
   const double cap_s = *minutes * 60.0;
   std::int64_t total = 0, episode = 0;
   float last_loss = std::nanf("");
@@ -188,6 +217,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     if (!best.ok()) return fail(kExitRuntime, "train: " + best.status().message());
     std::fill(cfg.begin(), cfg.end(), *best);
     for (auto& d : det) d.reset();
+    std::fill(est.begin(), est.end(), policies::EncoderState{});
     std::fill(seen.begin(), seen.end(), ~0ull);
     B.step(cfg);  // the first period runs the offline pick; the agent decides from then on
     auto encode_all = [&](std::vector<float>& o, std::vector<std::uint8_t>& m) {
@@ -195,7 +225,9 @@ int cmd_train(const std::vector<std::string>& argv) {
         const env::StepResult& r = B.results()[static_cast<size_t>(i)];
         frame_from_observation(r.obs, &frame);
         const auto& mi = det[static_cast<size_t>(i)].update(r.obs, cfg[static_cast<size_t>(i)]);
-        enc.encode(frame, cfg[static_cast<size_t>(i)], space.find_candidate(cfg[static_cast<size_t>(i)]),
+        const int cur = space.find_candidate(cfg[static_cast<size_t>(i)]);
+        enc.observe(frame, cfg[static_cast<size_t>(i)], cur, &est[static_cast<size_t>(i)]);
+        enc.encode(frame, cfg[static_cast<size_t>(i)], cur, est[static_cast<size_t>(i)],
                    std::span<float>(o).subspan(static_cast<size_t>(i * O), static_cast<size_t>(O)));
         space.mask(cfg[static_cast<size_t>(i)], mi, std::span<std::uint8_t>(m).subspan(static_cast<size_t>(i * A), static_cast<size_t>(A)));
       }
@@ -207,11 +239,14 @@ int cmd_train(const std::vector<std::string>& argv) {
     while (!done) {
       for (int i = 0; i < N; ++i) {
         const size_t k = static_cast<size_t>(i);
-        // Teacher hint: the oracle's choice for the hidden conditions, re-queried when they change.
-        const env::Conditions& c = B.results()[k].info.conditions;
+        // Teacher hint: the oracle's choice for the hidden conditions, re-queried when they
+        // change, with unit availability as the policy senses it (OfflineDetector): the policy
+        // cannot know that a masked unit is back, nor that a forgotten one is still down, so
+        // labels that assume it would teach it what it cannot infer.
+        env::Conditions c = B.results()[k].info.conditions;
+        for (int u = 0; u < s.platform.num_units(); ++u) c.unit[static_cast<size_t>(u)].online = det[k].mask().online[static_cast<size_t>(u)];
         if (seen[k] == ~0ull || changed(c, last_cond[k])) {
-          env::OracleResult orc;
-          hint[k] = s.oracle->query(c, &orc).ok() ? space.find_candidate(orc.config) : -1;
+          hint[k] = teacher(c);
           last_cond[k] = c;
           seen[k] = 0;
         }
@@ -259,10 +294,12 @@ int cmd_train(const std::vector<std::string>& argv) {
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   std::fprintf(stderr, "\n");
+  if (Status cs = ocache.flush(); !cs.ok()) std::fprintf(stderr, "train: warning: %s\n", cs.message().c_str());
   std::string names;
   for (const auto& sc : scen) names += (names.empty() ? "" : ",") + sc.name;
   Status st = agent::save_dqn_policy(out, trainer->dqn(), parts->schema,
                                      {{"candidates", env::join_candidates(*cands, s.platform)},
+                                      {"candidate_costs", env::join_costs(*costs, s.platform.num_units())},
                                       {"min_map", std::to_string(*min_map)},
                                       {"scenarios", names},
                                       {"env_steps", std::to_string(total)},
@@ -271,8 +308,9 @@ int cmd_train(const std::vector<std::string>& argv) {
                                       {"train_seed", std::to_string(*seed)},
                                       {"trainer", learner}});
   if (!st.ok()) return fail(kExitRuntime, "train: " + st.message());
-  std::fprintf(stderr, "train: wrote %s (%lld steps, %lld episodes, %.0f s, weights checksum %016llx) and %s.csv\n", out.c_str(),
-               static_cast<long long>(total), static_cast<long long>(episode), elapsed,
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  std::fprintf(stderr, "train: wrote %s (%lld steps, %lld episodes, %lld oracle queries (%lld from the cache), %.0f s training, %.0f s wall incl. candidates, weights checksum %016llx) and %s.csv\n", out.c_str(),
+               static_cast<long long>(total), static_cast<long long>(episode), static_cast<long long>(ocache.misses()), static_cast<long long>(ocache.hits()), elapsed, wall,
                static_cast<unsigned long long>(trainer->dqn().online().checksum()), out.c_str());
   return kExitOk;
 }

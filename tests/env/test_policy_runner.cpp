@@ -2,6 +2,9 @@
 // baselines and the oracle over scenarios, recovery counting.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "env/policy_runner.hpp"
 
 namespace he = hetsched::env;
@@ -117,4 +120,112 @@ TEST(PolicyRunner, LoadTrainedRefusesForeignAndMissingFiles) {
   auto r = he::load_trained(*s, std::string(HETSCHED_SOURCE_DIR) + "/policies/trained/rockpi_n10_resnet50.policy");
   ASSERT_FALSE(r.ok());
   EXPECT_FALSE(r.status().message().empty());
+}
+
+// Probing back-off: a unit found offline again right after it was forgotten (the probe
+// failed) stays masked twice as long; after a healthy spell the base period applies again.
+TEST(PolicyRunner, OfflineDetectorBacksOffAfterAFailedProbe) {
+  auto s = setup();
+  ASSERT_TRUE(s);
+  auto c = hp::parse_config("BBBBGGGGGNNNN:BL:5,7,4", s->platform, s->model);
+  ASSERT_TRUE(c.ok());
+  he::OfflineDetector d(s->platform, 3, 2);
+  he::Observation hung, fine;
+  hung.num_units = fine.num_units = 4, hung.num_stages = fine.num_stages = 3;
+  hung.stage_latency_ms = {50, 60, 0}, hung.queue_depth = {0, 0, 2}, hung.util = {0.1, 0.5, 0.6, 0.0};
+  fine.stage_latency_ms = {50, 60, 30}, fine.util = {0.1, 0.5, 0.6, 0.5};
+  auto masked_periods = [&](const he::Observation& first) {
+    int n = d.update(first, *c).online[3] ? 0 : 1;
+    while (!d.update(fine, *c).online[3]) ++n;
+    return n;
+  };
+  // Masked for forget·2^strikes periods counted from the detection (the last one unmasks).
+  EXPECT_EQ(masked_periods(hung), 2);  // base: 3
+  EXPECT_EQ(masked_periods(hung), 5);  // probe failed at once: 6
+  EXPECT_EQ(masked_periods(hung), 5);  // capped at twice the base
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(d.update(fine, *c).online[3]);
+  EXPECT_EQ(masked_periods(hung), 2);  // healthy for longer than the retry window: base again
+}
+
+// Candidate costs agree with predict_pipeline's FPS and power; the metadata text round-trips
+// and damaged text is refused with the entry named.
+TEST(PolicyRunner, CandidateCostsMatchThePredictorAndRoundTrip) {
+  auto s = setup();
+  ASSERT_TRUE(s);
+  std::vector<hp::Config> cands;
+  for (const char* t : {"BBBBGGGGGNNNN:BL:5,7,4", "LLLLLLLLLLLLL:BB:5,0,0", "NNNNNNNNNNLLL:LB:0,6,0"}) {
+    auto c = hp::parse_config(t, s->platform, s->model);
+    ASSERT_TRUE(c.ok()) << t;
+    cands.push_back(*c);
+  }
+  auto k = he::candidate_costs(*s, cands);
+  ASSERT_TRUE(k.ok()) << k.status().message();
+  for (size_t i = 0; i < cands.size(); ++i) {
+    auto p = he::predict_pipeline(*s->cost, cands[i]);
+    ASSERT_TRUE(p.ok());
+    double worst = 0, dyn_mj = 0;
+    for (int u = 0; u < 4; ++u) {
+      worst = std::max(worst, static_cast<double>((*k)[i].busy_ms[static_cast<size_t>(u)]));
+      dyn_mj += (*k)[i].dyn_mw[static_cast<size_t>(u)] * (*k)[i].busy_ms[static_cast<size_t>(u)] * 1e-3;
+    }
+    EXPECT_NEAR(1000.0 / worst, p->fps, 1e-3 * p->fps);
+    // At the bottleneck rate: power = idle + dynamic energy per frame x fps.
+    EXPECT_NEAR((*k)[i].idle_mw + dyn_mj * p->fps, p->power_mw, 1e-3 * p->power_mw);
+  }
+  const std::string text = he::join_costs(*k, 4);
+  auto back = he::parse_costs(text, 4, cands.size());
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  for (size_t i = 0; i < cands.size(); ++i) {
+    EXPECT_EQ((*back)[i].busy_ms, (*k)[i].busy_ms);
+    EXPECT_EQ((*back)[i].idle_mw, (*k)[i].idle_mw);
+  }
+  EXPECT_FALSE(he::parse_costs(text, 4, cands.size() + 1).ok());
+  EXPECT_FALSE(he::parse_costs("12;1,2;x,4", 4, 1).ok());
+  EXPECT_FALSE(he::parse_costs("12;1,2;3,4;nan,1;1,1", 4, 1).ok());
+  auto parts = he::make_agent_parts(*s, cands, 0, *k);
+  ASSERT_TRUE(parts.ok());
+  EXPECT_TRUE(parts->space->has_costs() && parts->encoder.has_costs());
+  // The costs are part of the schema: a policy trained with other numbers is refused.
+  auto other = *k;
+  other[0].idle_mw += 100;
+  auto parts2 = he::make_agent_parts(*s, cands, 0, other);
+  ASSERT_TRUE(parts2.ok());
+  EXPECT_NE(parts->schema.action_space, parts2->schema.action_space);
+}
+
+// The grid gives the same candidates on 2 threads from a cold cache and on 1 thread from the
+// warm cache file, which then answers every grid query without the oracle.
+TEST(PolicyRunner, OracleCandidatesThreadAndCacheIndependent) {
+  auto s = setup();
+  ASSERT_TRUE(s);
+  const he::Scenario sc = scenario("steady.json");
+  const std::string dir = ::testing::TempDir() + "/hetsched_oracle_cache";
+  std::filesystem::remove_all(dir);
+  auto cold = he::OracleCache::open(*s, dir);
+  auto a = he::oracle_candidates(*s, {sc}, 64, 2, &cold);
+  ASSERT_TRUE(a.ok());
+  EXPECT_GT(cold.size(), 100u);
+  ASSERT_TRUE(cold.flush().ok());
+  auto warm = he::OracleCache::open(*s, dir);
+  EXPECT_EQ(warm.path(), cold.path());
+  auto b = he::oracle_candidates(*s, {sc}, 64, 1, &warm);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(*b, *a);
+  EXPECT_GT(warm.hits(), 100);
+  EXPECT_EQ(warm.misses(), 0);
+  // One query: the cached answer is the oracle's (in canonical text form).
+  he::Conditions c = he::conditions_at(sc, s->platform, 0.0);
+  hp::Config x, y;
+  ASSERT_TRUE(warm.query(*s, c, &x));
+  he::OracleResult r;
+  ASSERT_TRUE(s->oracle->query(c, &r).ok());
+  EXPECT_EQ(hp::format_config(x, s->platform), hp::format_config(r.config, s->platform));
+  // A damaged file is ignored (with a note), not trusted.
+  { std::ofstream(warm.path()) << "garbage\n"; }
+  auto bad = he::OracleCache::open(*s, dir);
+  EXPECT_FALSE(bad.note().empty());
+  ASSERT_TRUE(bad.query(*s, c, &y));
+  EXPECT_EQ(bad.misses(), 1);
+  EXPECT_EQ(x, y);
+  std::filesystem::remove_all(dir);
 }

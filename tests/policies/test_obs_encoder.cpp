@@ -20,7 +20,7 @@ hp::PlatformDesc platform() {
 TEST(ObsEncoder, FixedSizeAndSchema) {
   auto e = hp::ObsEncoder::create(platform(), 10);
   ASSERT_TRUE(e.ok());
-  EXPECT_EQ(e->size(), 11 + 6 * 4 + 2 + 11 + 1);
+  EXPECT_EQ(e->size(), 11 + 7 * 4 + 2 + 4 + 3 * 10 + 11 + 1);  // schema v2 layout (obs_encoder.hpp)
   EXPECT_NE(e->schema().find("obs v" + std::to_string(hp::kObsSchemaVersion)), std::string::npos);
   std::vector<float> out(static_cast<size_t>(e->size()));
   std::vector<float> wrong(out.size() + 1);

@@ -64,6 +64,11 @@ TEST(TrainCli, SameSeedSamePolicyAndCurve) {
   const CliRun rb = run(args + "'" + b + "' --threads 2");
   ASSERT_EQ(rb.code, 0) << rb.err;
   EXPECT_EQ(slurp(a), slurp(b));  // byte-identical policy files (no wall-clock metadata)
+  // Without the oracle-answer cache (b ran with a's answers cached): the same file again.
+  const std::string d = tmp("d.policy");
+  const CliRun rd = run(args + "'" + d + "' --cache none");
+  ASSERT_EQ(rd.code, 0) << rd.err;
+  EXPECT_EQ(slurp(a), slurp(d));
   EXPECT_EQ(slurp(a + ".csv"), slurp(b + ".csv"));
   EXPECT_NE(slurp(a + ".csv").find("episode,steps,scenario,mean_reward"), std::string::npos);
   EXPECT_NE(ra.err.find("steps/s"), std::string::npos);
