@@ -497,51 +497,12 @@ std::string join_costs(const std::vector<policies::CandidateCost>& c, int num_un
 }
 
 Result<std::vector<policies::CandidateCost>> parse_costs(const std::string& text, int num_units, size_t expected) {
-  std::vector<policies::CandidateCost> out;
-  const char* p = text.c_str();
-  auto num = [&](float* v, char sep) {
-    char* end = nullptr;
-    const double d = std::strtod(p, &end);
-    if (end == p || !std::isfinite(d) || d < 0 || d > 1e9) return false;
-    *v = static_cast<float>(d);
-    p = end;
-    if (sep && *p != sep) return false;
-    if (sep) ++p;
-    return true;
-  };
-  while (*p) {
-    policies::CandidateCost c;
-    bool ok = num(&c.idle_mw, 0);
-    for (int u = 0; u < num_units && ok; ++u)
-      ok = *p++ == ';' && num(&c.busy_ms[static_cast<size_t>(u)], ',') && num(&c.dyn_mw[static_cast<size_t>(u)], 0);
-    if (!ok || (*p && *p != '|'))
-      return Error(StatusCode::kCorrupt, "candidate_costs: entry " + std::to_string(out.size()) + " is not idle;busy,dyn x " +
-                                             std::to_string(num_units));
-    out.push_back(c);
-    if (*p == '|') ++p;
-  }
-  if (out.size() != expected)
-    return Error(StatusCode::kCorrupt, "candidate_costs: " + std::to_string(out.size()) + " entries for " +
-                                           std::to_string(expected) + " candidates");
-  return out;
+  return policies::parse_candidate_costs(text, num_units, expected);
 }
 
 Result<AgentParts> make_agent_parts(RunnerSetup& s, const std::vector<Config>& candidates, double min_map,
                                     const std::vector<policies::CandidateCost>& costs) {
-  policies::ActionSpaceOptions ao;
-  ao.candidates = candidates;
-  ao.costs = costs;
-  auto acc = policies::load_accuracy_table(s.data_dir, s.model.name);
-  if (!acc.ok()) return acc.status();
-  ao.accuracy = *acc;
-  ao.min_map = min_map;
-  auto space = policies::ActionSpace::create(s.platform, s.model, ao);
-  if (!space.ok()) return space.status();
-  auto enc = policies::ObsEncoder::create(*space);
-  if (!enc.ok()) return enc.status();
-  AgentParts a{std::make_shared<const policies::ActionSpace>(std::move(space.value())), *enc, {}};
-  a.schema = {s.platform.name, s.model.name, a.space->schema() + "; " + a.encoder.schema(), policies::kObsSchemaVersion};
-  return a;
+  return policies::make_agent_parts(s.platform, s.model, s.data_dir, candidates, min_map, costs);
 }
 
 std::string shipped_policy_path(const RunnerSetup& s) {
@@ -550,34 +511,9 @@ std::string shipped_policy_path(const RunnerSetup& s) {
 
 Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const std::string& path,
                                                            const policies::AgentOptions& options) {
-  auto f = policies::read_policy_file(path);
-  if (!f.ok()) return f.status();
-  auto it = f->metadata.find("candidates");
-  if (it == f->metadata.end()) return Error(StatusCode::kCorrupt, path + ": metadata has no \"candidates\" (not a hetsched train policy)");
-  std::vector<Config> cands;
-  const std::string& text = it->second;
-  for (size_t a = 0; a <= text.size();) {
-    size_t b = text.find('|', a);
-    if (b == std::string::npos) b = text.size();
-    auto c = policies::parse_config(text.substr(a, b - a), s.platform, s.model);
-    if (!c.ok()) return Error(StatusCode::kInvalidArgument, path + ": candidate '" + text.substr(a, b - a) + "' on " +
-                                                               s.platform.name + "/" + s.model.name + ": " + c.status().message());
-    cands.push_back(*c);
-    a = b + 1;
-  }
-  double min_map = 0;
-  if (auto m = f->metadata.find("min_map"); m != f->metadata.end()) min_map = std::atof(m->second.c_str());
-  std::vector<policies::CandidateCost> costs;
-  if (auto m = f->metadata.find("candidate_costs"); m != f->metadata.end()) {
-    auto c = parse_costs(m->second, s.platform.num_units(), cands.size());
-    if (!c.ok()) return Error(c.status().code(), path + ": metadata " + c.status().message());
-    costs = std::move(c.value());
-  }
-  auto parts = make_agent_parts(s, cands, min_map, costs);
-  if (!parts.ok()) return Error(parts.status().code(), path + ": " + parts.status().message());
-  HETSCHED_RETURN_IF_ERROR(policies::check_schema(*f, parts->schema, path, parts->encoder.size(), parts->space->size()));
-  auto pol = std::make_unique<policies::MlpPolicy>(std::move(f->mlp), "trained:" + path.substr(path.find_last_of('/') + 1));
-  return policies::make_agent(parts->space, parts->encoder, std::move(pol), options);
+  auto a = policies::load_agent_file(path, s.platform, s.model, s.data_dir, options);
+  if (!a.ok()) return a.status();
+  return std::move(a->controller);
 }
 
 }  // namespace hetsched::env

@@ -24,6 +24,7 @@
 #include "env/sim_costs.hpp"
 #include "env/thermal.hpp"
 #include "policies/action_space.hpp"
+#include "policies/agent_file.hpp"
 #include "policies/baselines.hpp"
 #include "policies/obs_encoder.hpp"
 #include "policies/policy_file.hpp"
@@ -142,13 +143,9 @@ struct RunResult {
 Result<RunResult> run_scenario(RunnerSetup& s, const Scenario& scenario, std::uint64_t seed,
                                policies::Controller* controller);
 
-// The agent's pieces for a candidate list: action space (with the accuracy table of the model,
-// budget min_map), encoder and the policy-file schema binding all of them.
-struct AgentParts {
-  std::shared_ptr<const policies::ActionSpace> space;
-  policies::ObsEncoder encoder;
-  policies::PolicySchema schema;
-};
+// The agent's pieces for a candidate list (policies/agent_file.hpp builds them, for env and
+// runtime alike): action space, encoder and the policy-file schema binding them.
+using AgentParts = policies::AgentParts;
 // costs: one per candidate (candidate_costs), or empty for an agent without predictions.
 Result<AgentParts> make_agent_parts(RunnerSetup& s, const std::vector<policies::Config>& candidates, double min_map = 0,
                                     const std::vector<policies::CandidateCost>& costs = {});

@@ -285,8 +285,15 @@ Result<PolicyFile> read_policy_file(const std::string& path) {
 Status check_schema(const PolicyFile& f, const PolicySchema& e, const std::string& source, int expected_obs,
                     int expected_actions) {
   std::string diff;
+  // Long strings (the action space lists every candidate) are shown from a little before their
+  // first difference, so the message shows what differs instead of two identical prefixes.
   auto add = [&](const char* field, const std::string& got, const std::string& want) {
-    diff += std::string(diff.empty() ? "" : "; ") + field + " " + printable(got) + " (expected " + printable(want) + ")";
+    std::size_t at = 0;
+    while (at < got.size() && at < want.size() && got[at] == want[at]) ++at;
+    const std::size_t from = at > 80 ? at - 20 : 0;
+    const std::string where = from ? " from char " + std::to_string(from) : "";
+    diff += std::string(diff.empty() ? "" : "; ") + field + where + " " + printable(std::string_view(got).substr(from)) +
+            " (expected " + printable(std::string_view(want).substr(from)) + ")";
   };
   if (f.schema.platform != e.platform) add("platform", f.schema.platform, e.platform);
   if (f.schema.model != e.model) add("model", f.schema.model, e.model);

@@ -1,9 +1,8 @@
 // The trained agent from a policy file (`hetsched train` output) for a given platform and model:
 // candidates from the file's metadata -> action space (with the model's accuracy table and the
 // file's min_map) + observation encoder -> schema check (platform, model, action space,
-// encoder, sizes, checksum) -> policies::make_agent. The same construction as
-// env::load_trained, rebuilt from policies/ alone because runtime/ never includes env/; the
-// schema string is byte-identical, so a file accepted by one is accepted by the other.
+// encoder, sizes, checksum) -> policies::make_agent. A thin wrapper over policies/agent_file,
+// which env::load_trained uses too, so a file accepted by one is accepted by the other.
 #pragma once
 
 #include <cstdint>
