@@ -5,6 +5,7 @@
 #include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +23,10 @@ void Recorder::on_sample(const telemetry::Sample& s) noexcept {
   if (failed_) return;
   if (w_) return keep(w_->append(s));
   try {
-    held_.push_back(Held{0, s, {}, {}});
+    Held h;
+    h.type = 0;
+    h.s = s;
+    held_.push_back(std::move(h));
   } catch (...) {
     keep(Error(StatusCode::kInternal, "recorder: out of memory holding a sample before the header"));
   }
@@ -33,7 +37,12 @@ void Recorder::on_event(const telemetry::Event& e) noexcept {
   if (failed_) return;
   try {
     if (w_) keep(w_->append(e));
-    else held_.push_back(Held{1, {}, e, {}});
+    else {
+      Held h;
+      h.type = 1;
+      h.e = e;
+      held_.push_back(std::move(h));
+    }
   } catch (...) {  // allocation failure copying the text
     keep(Error(StatusCode::kInternal, "recorder: out of memory appending an event"));
   }
@@ -44,7 +53,12 @@ void Recorder::on_decision(const telemetry::Decision& d) noexcept {
   if (failed_) return;
   try {
     if (w_) keep(w_->append(d));
-    else held_.push_back(Held{2, {}, {}, d});
+    else {
+      Held h;
+      h.type = 2;
+      h.d = d;
+      held_.push_back(std::move(h));
+    }
   } catch (...) {
     keep(Error(StatusCode::kInternal, "recorder: out of memory appending a decision"));
   }
