@@ -62,6 +62,12 @@ Result<std::unique_ptr<StreamServer>> StreamServer::create(const StreamServerOpt
   m.front.resize(o.max_pending_records);
   m.back.resize(o.max_pending_records);
   m.window.resize(o.sanity_window);
+  if (o.max_masked_preference < 0 || o.max_masked_preference > 1 || !(o.max_masked_preference == o.max_masked_preference))
+    return bad("max_masked_preference must be in [0, 1]");
+  if (auto codec = policies::FrameCodec::from_sources(telemetry::SourceTable(o.sources)); codec.ok()) {
+    m.codec = std::make_unique<policies::FrameCodec>(std::move(codec.value()));
+    m.decoder = std::make_unique<policies::FrameCodec::Decoder>(*m.codec);
+  }
   const tcp::endpoint ep(addr, o.port);
   m.acceptor.open(ep.protocol(), ec);
   if (!ec) m.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);

@@ -28,9 +28,13 @@
 //      space, observation version, input/output sizes);
 //   3. sanity window: the policy's MLP is run on the last sanity_window observation vectors the
 //      controller published (on_decision): the input size must match, every Q-value must be
-//      finite, and decide() with an all-allowed mask must return an index in [0, num_actions).
-//      (Masks are not streamed, so per-period masking is the controller's job, as always.)
-//      An empty window rejects the push: nothing has shown the policy is sane here.
+//      finite, and decide() must return an index in [0, num_actions). Each decision is paired
+//      (same t_ns) with its period's frame event (policies/frame_records, decoded here on the io
+//      thread from the streamed samples + event): with hooks.masks the mask the device had is
+//      rebuilt (MaskInput + configuration in force, the pushed policy's action space), decide()
+//      runs masked, and the push is rejected when the unmasked argmax is a masked action on more
+//      than max_masked_preference of the masked decisions (stream_verify.hpp). Decisions whose
+//      frame record was lost are checked unmasked. An empty window rejects the push.
 //   4. hooks.build(file) -> controller, then hooks.propose(controller) (the run keeps the previous
 //      one for rollback). The client gets kPushResult with the verdict and the reason.
 #pragma once
@@ -45,6 +49,7 @@
 
 #include "policies/baselines.hpp"
 #include "policies/policy_file.hpp"
+#include "runtime/stream_verify.hpp"
 #include "telemetry/clock.hpp"
 #include "telemetry/record_sink.hpp"
 #include "telemetry/ring.hpp"
@@ -56,6 +61,7 @@ struct StreamPolicyHooks {
   std::function<Result<std::unique_ptr<policies::Controller>>(const policies::PolicyFile&)> build;  // verified file -> controller
   std::function<Status(std::unique_ptr<policies::Controller>)> propose;  // hot-swap; keep the previous
   std::function<Status()> rollback;                                      // back to the previous
+  std::function<Result<MaskFn>(const policies::PolicyFile&)> masks;      // verified file -> its action mask (empty: unmasked check)
 };
 
 struct StreamServerOptions {
@@ -78,6 +84,7 @@ struct StreamServerOptions {
   int max_clients = 64;                  // further connections are closed with a reason
   int io_nice = 10;                      // nice value of the io thread (0 = inherit; fan-out yields to decisions)
   std::size_t sanity_window = 64;        // observations kept for the push sanity check
+  double max_masked_preference = 0.25;   // largest accepted share of masked decisions the policy's unmasked argmax is masked
   std::optional<policies::PolicySchema> schema;  // expected policy schema (checked when set)
   int observation_size = 0, num_actions = 0;      // expected sizes (checked when > 0)
   StreamPolicyHooks hooks;               // empty build/propose: pushes rejected; empty rollback: refused

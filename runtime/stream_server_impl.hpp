@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "policies/frame_records.hpp"
 #include "runtime/stream_server.hpp"
 
 namespace hetsched::runtime {
@@ -84,8 +85,16 @@ struct StreamServer::Impl {
   std::uint64_t pending_dropped = 0, pending_dropped_seen = 0;
   // The sanity window lives on the io thread (filled from the drained decisions), so the
   // controller copies each observation once, into its slot.
-  std::vector<std::vector<float>> window;  // ring of sanity_window slots, reused
-  std::size_t window_n = 0;                // observations written so far
+  std::vector<WindowEntry> window;  // ring of sanity_window slots, reused
+  std::size_t window_n = 0;         // observations written so far
+  // Frame records decoded on the io thread (null when the run's sources have none): the last
+  // decoded period pairs with the decision of the same t_ns (published right after it).
+  std::unique_ptr<policies::FrameCodec> codec;
+  std::unique_ptr<policies::FrameCodec::Decoder> decoder;
+  bool last_frame_ok = false;
+  std::int64_t last_frame_t_ns = 0;
+  policies::MaskInput last_mask;
+  policies::Config last_current{};
 
   std::atomic<std::uint64_t> n_clients{0}, accepted{0}, closed_malformed{0}, closed_oversized{0}, closed_token{0},
       closed_stalled{0}, dropped_before{0}, sent{0}, lost{0}, qbytes{0}, peak_qbytes{0}, push_ok{0}, push_bad{0}, rollbacks{0};
@@ -104,6 +113,7 @@ struct StreamServer::Impl {
   void pump(const ClientPtr& c);
   bool wants(const Client& c, const telemetry::Sample& s);
   void tick();
+  void fill_window();  // decisions (+ their frame records) of the drained batch -> window
   void arm(StreamServer& srv);
 };
 

@@ -124,9 +124,10 @@ void StreamServer::Impl::handle(const ClientPtr& c, Frame& f) {
 telemetry::PushResultFrame StreamServer::Impl::push(const std::string& bytes) {
   telemetry::PushResultFrame r;
   tick();  // the decisions published before this push belong to the window
-  std::vector<std::vector<float>> win;
+  std::vector<WindowEntry> win;
   const std::size_t n = std::min(window_n, window.size());
   for (std::size_t i = 0; i < n; ++i) win.push_back(window[(window_n - n + i) % window.size()]);
+  PushReport rep;
   auto fail = [&](const std::string& why) {
     push_bad.fetch_add(1);
     r.message = "rejected: " + why;
@@ -134,7 +135,8 @@ telemetry::PushResultFrame StreamServer::Impl::push(const std::string& bytes) {
     return r;
   };
   if (!o.hooks.build || !o.hooks.propose) return fail("policy pushes are not supported by this run");
-  auto file = verify_pushed_policy(bytes, PushCheck{o.schema, o.observation_size, o.num_actions}, win);
+  auto file = verify_pushed_policy(bytes, PushCheck{o.schema, o.observation_size, o.num_actions, o.max_masked_preference}, win,
+                                   o.hooks.masks, &rep);
   if (!file.ok()) return fail(file.status().message());
   auto ctl = o.hooks.build(*file);
   if (!ctl.ok()) return fail("build: " + ctl.status().message());
@@ -142,7 +144,9 @@ telemetry::PushResultFrame StreamServer::Impl::push(const std::string& bytes) {
   push_ok.fetch_add(1);
   r.accepted = true;
   r.checksum = file->checksum;
-  r.message = "accepted policy " + std::to_string(file->checksum) + " (" + std::to_string(win.size()) + " observations checked)";
+  char frac[96];
+  std::snprintf(frac, sizeof frac, "%zu masked, masked-preference fraction %.3f", rep.masked, rep.masked_fraction());
+  r.message = "accepted policy " + std::to_string(file->checksum) + " (" + std::to_string(win.size()) + " observations checked, " + frac + ")";
   log("policy push " + r.message);
   return r;
 }
@@ -239,8 +243,7 @@ void StreamServer::Impl::tick() {
     before += pending_dropped - pending_dropped_seen;
     pending_dropped_seen = pending_dropped;
   }
-  for (std::size_t i = 0; i < n_back && !window.empty(); ++i)
-    if (back[i].is_decision && !back[i].d.observation.empty()) window[window_n++ % window.size()] = back[i].d.observation;
+  if (!window.empty()) fill_window();
   if (before) dropped_before.fetch_add(before);
   for (auto it = clients.begin(); it != clients.end();) {
     ClientPtr c = *it++;  // close() removes c from the list
@@ -280,6 +283,34 @@ void StreamServer::Impl::tick() {
       if (!c->closed) enqueue(c, std::move(out));
     }
     pump(c);
+  }
+}
+
+void StreamServer::Impl::fill_window() {
+  try {
+    if (decoder) {
+      // Periods whose event never arrives (pending list overflow) would stay pending forever.
+      if (decoder->pending() > 256) decoder = std::make_unique<policies::FrameCodec::Decoder>(*codec);
+      for (const auto& x : drained) decoder->add_sample(x);
+    }
+    for (std::size_t i = 0; i < n_back; ++i) {
+      const Rec& r = back[i];
+      if (!r.is_decision) {
+        if (!decoder || !codec->is_frame_event(r.e)) continue;
+        auto fr = decoder->finish(r.e);
+        // A period without its configuration cannot be masked (the nudges depend on it).
+        last_frame_ok = fr.ok() && fr->has_current;
+        if (last_frame_ok) last_frame_t_ns = fr->t_ns, last_mask = fr->mask, last_current = fr->current;
+        continue;
+      }
+      if (r.d.observation.empty()) continue;
+      WindowEntry& w = window[window_n++ % window.size()];
+      w.observation = r.d.observation;
+      w.has_mask = last_frame_ok && last_frame_t_ns == r.d.t_ns;
+      if (w.has_mask) w.mask = last_mask, w.current = last_current;
+    }
+  } catch (...) {
+    // Out of memory on the io thread: the window misses an entry; fan-out goes on.
   }
 }
 

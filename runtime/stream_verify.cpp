@@ -1,6 +1,7 @@
 #include "runtime/stream_verify.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "policies/policy.hpp"
@@ -8,7 +9,12 @@
 namespace hetsched::runtime {
 
 Result<policies::PolicyFile> verify_pushed_policy(std::string_view bytes, const PushCheck& check,
-                                                  const std::vector<std::vector<float>>& window) {
+                                                  const std::vector<WindowEntry>& window,
+                                                  const std::function<Result<MaskFn>(const policies::PolicyFile&)>& masks_for,
+                                                  PushReport* report) {
+  PushReport local;
+  PushReport& rep = report ? *report : local;
+  rep = {};
   auto file = policies::decode_policy(bytes, "pushed policy");
   if (!file.ok()) return file.status();
   if (check.schema)
@@ -23,11 +29,18 @@ Result<policies::PolicyFile> verify_pushed_policy(std::string_view bytes, const 
   // on what the controller actually saw is the cheapest evidence that it will not steer blindly.
   if (window.empty())
     return Status(StatusCode::kUnavailable, "sanity window: no decisions recorded yet (the run has not published any observation)");
+  MaskFn mask_fn;
+  if (masks_for) {
+    auto m = masks_for(*file);
+    if (!m.ok()) return Status(m.status().code(), "sanity window: action space of the pushed policy: " + m.status().message());
+    mask_fn = std::move(m.value());
+  }
   const int in = file->mlp.input_size(), out = file->mlp.output_size();
   const std::vector<std::uint8_t> all(static_cast<std::size_t>(out), 1);
+  std::vector<std::uint8_t> mask(static_cast<std::size_t>(out), 1);
   policies::MlpPolicy probe(file->mlp, "pushed");
   for (std::size_t i = 0; i < window.size(); ++i) {
-    const auto& obs = window[i];
+    const auto& obs = window[i].observation;
     if (static_cast<int>(obs.size()) != in)
       return Status(StatusCode::kInvalidArgument, "sanity window: observation " + std::to_string(i) + " has " +
                                                       std::to_string(obs.size()) + " values, the policy expects " + std::to_string(in));
@@ -36,12 +49,40 @@ Result<policies::PolicyFile> verify_pushed_policy(std::string_view bytes, const 
       if (!std::isfinite(q[a]))
         return Status(StatusCode::kInvalidArgument, "sanity window: Q-value of action " + std::to_string(a) +
                                                         " is not finite on observation " + std::to_string(i));
-    const int act = probe.decide(obs, all);
+    ++rep.checked;
+    // The mask the device had at this decision, rebuilt with the pushed policy's action space:
+    // the policy is run exactly as the agent will run it (masked argmax).
+    const bool masked = mask_fn && window[i].has_mask && mask_fn(window[i].current, window[i].mask, mask);
+    const int act = probe.decide(obs, masked ? mask : all);
     if (act < 0 || act >= out)
       return Status(StatusCode::kInvalidArgument, "sanity window: decide() returned " + std::to_string(act) +
-                                                      " (not an allowed action) on observation " + std::to_string(i));
+                                                      (masked ? " (no allowed action under the recorded mask)" : " (not an allowed action)") +
+                                                      " on observation " + std::to_string(i));
+    if (masked) {
+      ++rep.masked;
+      // Unmasked argmax (first maximum, as masked_argmax breaks ties).
+      int best = 0;
+      for (int a = 1; a < out; ++a)
+        if (q[static_cast<std::size_t>(a)] > q[static_cast<std::size_t>(best)]) best = a;
+      if (!mask[static_cast<std::size_t>(best)]) ++rep.prefers_masked;
+    }
+  }
+  // fraction = prefers_masked / masked; a share above the bound means the network ranks actions
+  // the device cannot take first on the device's own recent states.
+  if (rep.masked > 0 && rep.masked_fraction() > check.max_masked_preference) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "sanity window: the policy prefers a masked action on %zu of %zu masked decisions (fraction %.3f > %.3f)",
+                  rep.prefers_masked, rep.masked, rep.masked_fraction(), check.max_masked_preference);
+    return Status(StatusCode::kInvalidArgument, buf);
   }
   return file;
+}
+
+Result<policies::PolicyFile> verify_pushed_policy(std::string_view bytes, const PushCheck& check,
+                                                  const std::vector<std::vector<float>>& window) {
+  std::vector<WindowEntry> w(window.size());
+  for (std::size_t i = 0; i < window.size(); ++i) w[i].observation = window[i];
+  return verify_pushed_policy(bytes, check, w, {}, nullptr);
 }
 
 }  // namespace hetsched::runtime

@@ -61,6 +61,7 @@ Result<std::unique_ptr<Listener>> start_listen(const ListenOptions& options) {
   so.hooks.build = options.hooks.build;
   so.hooks.propose = options.hooks.propose;
   so.hooks.rollback = options.hooks.rollback;
+  so.hooks.masks = options.hooks.masks;
   so.log = [](std::string_view line) { spdlog::info("stream: {}", line); };
   auto server = runtime::StreamServer::create(so, real_clock());
   if (!server.ok()) return Status(server.status().code(), "--listen " + options.listen + ": " + server.status().message());

@@ -12,6 +12,8 @@
 //   propose(ctl)      hand it to the running loop (runtime Controller::propose_policy, which
 //                     keeps the previous controller for rollback); an error rejects the push.
 //   rollback()        on a client's rollback request (Controller::rollback).
+//   masks(file)       (before build, during verification) the pushed policy's action mask, so the
+//                     sanity window runs it masked as the device will (stream_verify.hpp).
 // Hooks left empty reject pushes / rollbacks with "not supported by this run".
 #pragma once
 
@@ -21,6 +23,7 @@
 
 #include "policies/baselines.hpp"
 #include "policies/policy_file.hpp"
+#include "runtime/stream_verify.hpp"
 #include "telemetry/record_sink.hpp"
 #include "telemetry/sample.hpp"
 #include "telemetry/status.hpp"
@@ -38,6 +41,9 @@ struct ListenHooks {
   std::function<Status(std::unique_ptr<policies::Controller>)> propose;
   // Return to the previous controller.
   std::function<Status()> rollback;
+  // Verified policy file -> the action mask of its action space (ActionSpace::mask), used by the
+  // sanity window to run the policy under the masks the device had; empty = unmasked check.
+  std::function<Result<runtime::MaskFn>(const policies::PolicyFile&)> masks;
 };
 
 struct ListenOptions {
