@@ -48,11 +48,12 @@ nlohmann::json decision_json(const telemetry::Decision& d) {
 
 int cmd_replay(const std::vector<std::string>& argv) {
   const CommandSpec spec{
-      "hetsched replay TRACE [--policy P] [--json] [--show N] | hetsched replay TRACE --counterfactual --policy P [--json]",
+      "hetsched replay TRACE [--policy P] [--json] [--show N] | hetsched replay TRACE --counterfactual --policy P [--observed] [--json]",
       "replay a recorded run through the controller: check its decisions bit for bit, or compare another policy",
       {{"policy", "P", "policy to replay (default: the recorded one): trained, a .policy file, heuristic, static-best, "
                        "static:CONFIG, governor:..., balance (host)"},
        {"counterfactual", "", "re-run the recorded conditions in the simulator under --policy and compare the metrics"},
+       {"observed", "", "with --counterfactual: conditions from the observed telemetry (slowdowns, temperatures) even for a simulated run"},
        {"show", "N", "differing decisions to list with another policy (default 5)"},
        {"json", "", "print one JSON object"}},
       1, 1};
@@ -64,7 +65,7 @@ int cmd_replay(const std::vector<std::string>& argv) {
   const std::string path = a.positional[0];
   if (a.has("counterfactual")) {
     if (!a.has("policy")) return fail(kExitUsage, "replay: --counterfactual needs --policy P");
-    return run_counterfactual(path, a.get("policy"), a.has("json"));
+    return run_counterfactual(path, a.get("policy"), a.has("json"), a.has("observed"));
   }
 
   auto ld = load_replay(path);

@@ -82,6 +82,101 @@ env::Metrics metrics_from_trace(const ReplayLoad& ld, const policies::PlatformDe
   return m;
 }
 
+bool thermal_model_inert(const policies::PlatformDesc& platform, const env::ThermalParams& tp) {
+  return !platform.power_model || tp.source.rfind("none", 0) == 0;
+}
+
+// Ambient from observed temperatures. The simulator's network (env/thermal.hpp), with q the
+// heat into the die (soc_heat_fraction · board power, W), T_d the die, T_b the board:
+//   C_d dT_d/dt = q - (T_d - T_b)/R_db          C_b dT_b/dt = (T_d - T_b)/R_db - (T_b - T_a)/R_ba
+// Only T_d is sensed (the hottest zone; the simulator reports the die in every zone), so per
+// window [t_a, t_b] of ~window_s:
+//   1. die equation integrated exactly over the window (power is a per-period mean):
+//        g = mean(T_d - T_b) = R_db · (mean q - C_d (T_d(t_b) - T_d(t_a)) / (t_b - t_a))
+//   2. board mean B = mean(T_d) - g (trapezoid mean of the sampled die temperature);
+//   3. board slope dB/dt by central difference of neighbouring windows' B (one-sided at the ends);
+//   4. board equation solved for the ambient:  T_a = B - R_ba · (g / R_db - C_b · dB/dt).
+// At steady state (dB/dt = 0, g = q·R_db) this is T_a = T_d - q (R_db + R_ba): the observed
+// temperature minus the steady rise the parameters predict for the observed power. Step 3 is
+// what lets a board with a ~250 s time constant track an ambient step within a few windows
+// instead of lagging it by minutes. Estimates get a median of 3 windows (one window straddling an
+// ambient step gives a spike), are rounded to quantum_c, and an event is emitted only on change.
+AmbientEstimate ambient_from_trace(const ReplayLoad& ld, const env::ThermalParams& tp, double period_s,
+                                   const AmbientOptions& o) {
+  AmbientEstimate out;
+  const std::int64_t t0 = ld.frames.empty() ? 0 : ld.frames.front().t_ns - static_cast<std::int64_t>(std::llround(period_s * 1e9));
+  struct Pt { double t, td, q; bool ok; };
+  std::vector<Pt> pts;
+  pts.reserve(ld.frames.size());
+  for (const auto& fr : ld.frames) {
+    const auto& f = fr.frame;
+    Pt p{static_cast<double>(fr.t_ns - t0) / 1e9, -1e9, 0, false};
+    for (size_t z = 0; z < f.temp_mc.size(); ++z)
+      if (f.temp_ok[z]) p.td = std::max(p.td, f.temp_mc[z] / 1000.0), out.has_temps = true;
+    const double pw = f.power_ok ? f.power_mw : o.fallback_power_mw;
+    p.ok = p.td > -1e8 && pw > 0;
+    p.q = tp.soc_heat_fraction * std::max(0.0, pw) * 1e-3;
+    pts.push_back(p);
+  }
+  if (!out.has_temps) return out;
+  const size_t n = std::max<size_t>(2, static_cast<size_t>(std::llround(o.window_s / period_s)));
+  struct Win { double t_start, t_mid, b, g; };
+  std::vector<Win> wins;
+  for (size_t i0 = 0; i0 < pts.size(); i0 += n) {
+    const size_t i1 = std::min(pts.size() - 1, i0 + n);  // windows share their edge frame
+    ++out.windows_total;
+    if (i1 <= i0) break;
+    bool ok = true;
+    for (size_t k = i0; k <= i1; ++k) ok = ok && pts[k].ok;
+    if (!ok) {
+      ++out.windows_no_power;
+      continue;
+    }
+    const double span = pts[i1].t - pts[i0].t;
+    if (span <= 0) continue;
+    double q = 0, td = 0;
+    for (size_t k = i0 + 1; k <= i1; ++k) {
+      const double dt = pts[k].t - pts[k - 1].t;
+      q += pts[k].q * dt;  // frame k's power is the mean over the period ending at t_k
+      td += 0.5 * (pts[k].td + pts[k - 1].td) * dt;
+    }
+    q /= span, td /= span;
+    const double g = tp.die_to_board_c_per_w * (q - tp.die_heat_capacity_j_per_c * (pts[i1].td - pts[i0].td) / span);
+    wins.push_back({pts[i0].t - period_s, 0.5 * (pts[i0].t + pts[i1].t), td - g, g});
+    if (i1 == pts.size() - 1) break;
+  }
+  std::vector<double> est(wins.size());
+  for (size_t w = 0; w < wins.size(); ++w) {
+    const size_t a = w == 0 ? 0 : w - 1, b = std::min(wins.size() - 1, w + 1);
+    const double slope = b > a ? (wins[b].b - wins[a].b) / (wins[b].t_mid - wins[a].t_mid) : 0.0;
+    est[w] = wins[w].b - tp.board_to_ambient_c_per_w * (wins[w].g / tp.die_to_board_c_per_w - tp.board_heat_capacity_j_per_c * slope);
+  }
+  double prev = 0;
+  for (size_t w = 0; w < wins.size(); ++w) {
+    double m = est[w];
+    if (w > 0 && w + 1 < wins.size()) {
+      double v[3] = {est[w - 1], est[w], est[w + 1]};
+      std::sort(v, v + 3);
+      m = v[1];
+    }
+    out.window_t_s.push_back(wins[w].t_mid);
+    out.window_c.push_back(m);
+    // The scenario format accepts -40..85 °C.
+    const double qv = std::clamp(std::round(m / o.quantum_c) * o.quantum_c, -40.0, 85.0);
+    if (w == 0) {
+      out.initial_c = prev = qv;
+    } else if (std::fabs(qv - prev) > 1e-9) {
+      env::ScenarioEvent e;
+      e.type = env::EventType::kAmbientC;
+      e.t_s = std::max(0.0, wins[w].t_start);
+      e.value = qv;
+      out.events.push_back(e);
+      prev = qv;
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // Host runs: per-unit slowdowns observed in the block costs (sum over blocks relative to the
@@ -133,11 +228,33 @@ env::Scenario scenario_from_host(const ReplayLoad& ld, const policies::PlatformD
   return sc;
 }
 
+// Turns observed temperatures into the scenario's ambient (initial value + kAmbientC events) when
+// the counterfactual platform has a thermal model; *note says what happened ("" = no temps).
+Status add_observed_ambient(const ReplayLoad& ld, const policies::PlatformDesc& platform, double period_s,
+                            env::Scenario* sc, std::string* note) {
+  auto tp = env::load_thermal_params(platform);
+  if (!tp.ok()) return tp.status();
+  const AmbientEstimate amb = ambient_from_trace(ld, *tp, period_s);
+  if (!amb.has_temps) return Status::Ok();
+  if (thermal_model_inert(platform, *tp)) {
+    *note = "temperatures observed but the platform has no thermal model: not used";
+  } else if (amb.window_c.empty()) {
+    *note = "temperatures observed but no window has a board power: not used";
+  } else {
+    sc->initial.ambient_c = amb.initial_c;
+    sc->events.insert(sc->events.end(), amb.events.begin(), amb.events.end());
+    std::stable_sort(sc->events.begin(), sc->events.end(), [](const auto& a, const auto& b) { return a.t_s < b.t_s; });
+    *note = "ambient from observed temperatures: " + std::to_string(amb.events.size()) + " ambient_c events, " +
+            std::to_string(amb.window_c.size()) + "/" + std::to_string(amb.windows_total) + " windows used";
+  }
+  return Status::Ok();
+}
+
 nlohmann::json metrics_json(const env::Metrics& m) { return env::to_json(m); }
 
 }  // namespace
 
-int run_counterfactual(const std::string& path, const std::string& policy, bool json) {
+int run_counterfactual(const std::string& path, const std::string& policy, bool json, bool observed) {
   auto ld = load_replay(path);
   if (!ld.ok()) return fail(kExitRuntime, "replay: " + ld.status().message());
   if (!ld->has_frames || ld->frames.empty())
@@ -147,6 +264,7 @@ int run_counterfactual(const std::string& path, const std::string& policy, bool 
   if (!setup.ok()) return fail(kExitRuntime, "replay: " + path + ": " + setup.status().message());
   const double period_s = static_cast<double>(setup->run.controller.period_ns) / 1e9;
   SimRunRequest rq;
+  std::string thermal_note;  // what became of observed temperatures (host runs)
   if (setup->host) {
     // The simulator's model of this machine is a host profile loaded as platform "host".
     auto r = env::make_runner_setup(data_dir(), "host", ld->id.model);
@@ -155,10 +273,26 @@ int run_counterfactual(const std::string& path, const std::string& policy, bool 
                                     r.status().message());
     rq.setup = r.value();
     rq.scenario = scenario_from_host(*ld, setup->platform, period_s);
+    if (Status st = add_observed_ambient(*ld, rq.setup->platform, period_s, &rq.scenario, &thermal_note); !st.ok())
+      return fail(kExitRuntime, "replay: " + st.message());
   } else {
     if (!setup->has_scenario) return fail(kExitRuntime, "replay: " + path + " holds no scenario (metadata \"scenario\")");
     rq.setup = setup->runner;
     rq.scenario = setup->scenario;
+    if (observed) {
+      // As for a real run: the world's conditions come from what was sensed, the requirements
+      // (targets, latency bound, power budget) and unit outages stay the recorded scenario's.
+      const env::Scenario obs = scenario_from_host(*ld, setup->platform, period_s);
+      std::erase_if(rq.scenario.events, [](const env::ScenarioEvent& e) {
+        return e.type == env::EventType::kBackgroundLoad || e.type == env::EventType::kContention ||
+               e.type == env::EventType::kAmbientC;
+      });
+      rq.scenario.events.insert(rq.scenario.events.end(), obs.events.begin(), obs.events.end());
+      std::stable_sort(rq.scenario.events.begin(), rq.scenario.events.end(), [](const auto& a, const auto& b) { return a.t_s < b.t_s; });
+      if (Status st = add_observed_ambient(*ld, rq.setup->platform, period_s, &rq.scenario, &thermal_note); !st.ok())
+        return fail(kExitRuntime, "replay: " + st.message());
+      if (thermal_note.empty()) thermal_note = "no temperatures observed: ambient kept from the scenario";
+    }
   }
   rq.seed = ld->id.seeds.empty() ? 1 : ld->id.seeds[0];
   rq.policy = policy;
@@ -184,6 +318,8 @@ int run_counterfactual(const std::string& path, const std::string& policy, bool 
     j["recorded_policy"] = ld->id.policy;
     j["policy"] = policy;
     j["scenario_events"] = rq.scenario.events.size();
+    if (!thermal_note.empty()) j["temperatures"] = thermal_note;
+    j["scenario"] = nlohmann::json::parse(scenario_json(rq.scenario));  // the conditions re-run
     j["recorded"] = metrics_json(rec_m);
     j["counterfactual"] = metrics_json(cf_m);
     j["counterfactual_simulator"] = metrics_json(run->metrics);  // the simulator's exact metrics
@@ -191,6 +327,7 @@ int run_counterfactual(const std::string& path, const std::string& policy, bool 
   } else {
     std::printf("counterfactual %s: recorded policy %s vs %s, %zu scenario events, %.1f s\n", path.c_str(), ld->id.policy.c_str(),
                 policy.c_str(), rq.scenario.events.size(), rq.scenario.duration_s);
+    if (!thermal_note.empty()) std::printf("  %s\n", thermal_note.c_str());
     std::printf("  %-22s %14s %14s\n", "metric (from traces)", "recorded", "counterfactual");
     auto row = [](const char* k, double a, double b, const char* fmt) {
       char x[32], y[32];

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "env/metrics.hpp"
+#include "env/scenario.hpp"
+#include "env/thermal.hpp"
 #include "policies/platform.hpp"
 #include "tools/replay_target.hpp"
 
@@ -17,7 +19,35 @@ namespace hetsched::tools {
 // kConfigApplied events that change the split or placement).
 env::Metrics metrics_from_trace(const ReplayLoad& ld, const policies::PlatformDesc& platform, double period_s);
 
-// `hetsched replay TRACE --counterfactual --policy P [--json]`; returns the exit code.
-int run_counterfactual(const std::string& path, const std::string& policy, bool json);
+// Ambient temperature recovered from a trace's sensed temperatures (the hottest valid zone,
+// taken as the die of the simulator's two-node network) and board power, by inverting the
+// network `tp` window by window (math in counterfactual.cpp and docs/replay.md).
+struct AmbientEstimate {
+  bool has_temps = false;              // some frame carries a valid temperature
+  double initial_c = 25;               // ambient of the first usable window (scenario initial)
+  std::vector<env::ScenarioEvent> events;  // kAmbientC, on change of the quantised value
+  std::vector<double> window_t_s;      // per usable window: centre time (scenario time, s)
+  std::vector<double> window_c;        // per usable window: unquantised estimate (°C)
+  int windows_total = 0;               // windows of the trace
+  int windows_no_power = 0;            // windows skipped: no valid power and no fallback
+};
+struct AmbientOptions {
+  double window_s = 10;         // averaging window; >> the die time constant R_db·C_d (~5 s)
+  double quantum_c = 1;         // events only when the rounded estimate changes by this step
+  double fallback_power_mw = 0; // board power when a frame has none (<= 0: skip such windows)
+};
+// Scenario time 0 = one period before the first frame (as scenario_from_host). No temperatures:
+// has_temps = false and no events. Windows with too few frames (< 2) are skipped.
+AmbientEstimate ambient_from_trace(const ReplayLoad& ld, const env::ThermalParams& tp, double period_s,
+                                   const AmbientOptions& options = {});
+
+// True when the platform's thermal parameters cannot reproduce a temperature (host profile:
+// no power model, inert placeholder network whose source starts with "none").
+bool thermal_model_inert(const policies::PlatformDesc& platform, const env::ThermalParams& tp);
+
+// `hetsched replay TRACE --counterfactual --policy P [--observed] [--json]`; returns the exit
+// code. observed: rebuild a simulated run's conditions from its telemetry as for a real run
+// (slowdowns -> contention, temperatures -> ambient) instead of re-running its scenario events.
+int run_counterfactual(const std::string& path, const std::string& policy, bool json, bool observed = false);
 
 }  // namespace hetsched::tools

@@ -1,0 +1,130 @@
+// Counterfactual conditions from observed telemetry (issue 6, "for a real run, the conditions are
+// the observed per-unit slowdowns and temperatures"): temperatures become ambient_c events by
+// inverting the simulator's thermal network (tools/counterfactual.cpp ambient_from_trace).
+#include <cmath>
+#include <cstdlib>
+#include <regex>
+
+#include "tests/replay/replay_util.hpp"
+
+using namespace hetsched::replay_test;
+
+namespace {
+
+// Ambient of a scenario JSON (file schema) at time t: initial value, latest ambient_c event.
+double ambient_at(const nlohmann::json& sc, double t) {
+  double a = sc["initial"]["ambient_c"].get<double>(), start = -1;
+  for (const auto& e : sc["events"])
+    if (e["type"] == "ambient_c" && e["t_s"].get<double>() <= t && e["t_s"].get<double>() >= start)
+      a = e["value"].get<double>(), start = e["t_s"].get<double>();
+  return a;
+}
+
+// The host counterfactual simulates platform "host" from a host profile: use the test fixture.
+struct HostProfileEnv {
+  std::string saved;
+  bool had = false;
+  HostProfileEnv() {
+    if (const char* o = std::getenv("HETSCHED_HOST_PROFILE")) saved = o, had = true;
+    ::setenv("HETSCHED_HOST_PROFILE", src("tests/env/data/host_profile_mobilenet_v1.json").c_str(), 1);
+  }
+  ~HostProfileEnv() { had ? ::setenv("HETSCHED_HOST_PROFILE", saved.c_str(), 1) : ::unsetenv("HETSCHED_HOST_PROFILE"); }
+};
+
+}  // namespace
+
+TEST(Counterfactual, AmbientRecoveredFromASimulatedHotAmbientRun) {
+  // rockpi_n10 under the shipped hot_ambient scenario (40 C, 50 C from 200 s, 30 C from 400 s;
+  // 600 s of virtual time, ~0.05 s to simulate). --observed rebuilds the conditions from the
+  // trace's telemetry, as for a real run, so the scenario's ambient is not given to it.
+  const std::string t = tmp("cf_hot.trace");
+  const CliRun rec = hs("sim --platform rockpi_n10 --model googlenet --scenario '" + src("env/scenarios/hot_ambient.json") +
+                        "' --policy heuristic --record '" + t + "'");
+  ASSERT_EQ(rec.code, 0) << rec.err;
+  const CliRun r = hs("replay '" + t + "' --counterfactual --policy heuristic --observed --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NE(j["temperatures"].get<std::string>().find("ambient from observed temperatures"), std::string::npos) << j["temperatures"];
+  const auto& sc = j["scenario"];
+  // Within 2 C of the true ambient everywhere except the 20 s around each step.
+  for (double at = 5; at < 600; at += 5) {
+    const double truth = at < 200 ? 40 : at < 400 ? 50 : 30;
+    if (std::fabs(at - 200) <= 20 || std::fabs(at - 400) <= 20) continue;
+    EXPECT_NEAR(ambient_at(sc, at), truth, 2.0) << "t = " << at << " s";
+  }
+  // The steps are found where they happened, and the events are few (emitted on change only).
+  EXPECT_LE(ambient_at(sc, 185), 43);
+  EXPECT_GE(ambient_at(sc, 215), 48);
+  EXPECT_GE(ambient_at(sc, 385), 47);
+  EXPECT_LE(ambient_at(sc, 415), 32);
+  int ambient_events = 0;
+  for (const auto& e : sc["events"]) ambient_events += e["type"] == "ambient_c";
+  EXPECT_GE(ambient_events, 2);
+  EXPECT_LE(ambient_events, 12);
+  // Re-run under the recorded policy, the rebuilt conditions give the recorded temperatures back.
+  EXPECT_NEAR(j["counterfactual"]["peak_temp_c"].get<double>(), j["recorded"]["peak_temp_c"].get<double>(), 1.0);
+  EXPECT_EQ(j["counterfactual"]["frames"], j["recorded"]["frames"]);
+  // Without --observed the recorded scenario itself is re-run (its two ambient events).
+  const CliRun plain = hs("replay '" + t + "' --counterfactual --policy heuristic --json");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  const auto p = nlohmann::json::parse(plain.out);
+  EXPECT_FALSE(p.contains("temperatures"));
+  EXPECT_EQ(ambient_at(p["scenario"], 300), 50);
+  EXPECT_EQ(p["scenario"]["events"].size(), 2u);
+}
+
+TEST(Counterfactual, HostTraceWithRisingTemperaturesSaysTheHostProfileCannotUseThem) {
+  // A host-like trace: a real host run with a thermal zone added whose temperature rises 1 C per
+  // period (the host VM has no sensor). The host profile's thermal network is an inert
+  // placeholder, so the counterfactual must say the temperatures are not used, not drop them.
+  const HostProfileEnv profile;
+  const std::string host = tmp("cf_host.trace"), hot = tmp("cf_host_hot.trace");
+  const CliRun rec = hs("run --platform host --model mobilenet_v1 --seconds 2 --quiet --record '" + host + "'");
+  ASSERT_EQ(rec.code, 0) << rec.err;
+  auto rd = hetsched::telemetry::TraceReader::open(host);
+  ASSERT_TRUE(rd.ok()) << rd.status().message();
+  hetsched::telemetry::TraceHeader h = rd->header();
+  const auto zone = h.sources.add("frame.z0");
+  ASSERT_TRUE(zone.has_value());
+  auto w = hetsched::telemetry::TraceWriter::create({.path = hot}, h);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  hetsched::telemetry::TraceChunk ch;
+  const std::regex n_re("^hsframe1 n=([0-9]+) ");
+  int periods = 0;
+  while (rd->next(ch)) {
+    for (const auto& s : ch.samples) ASSERT_TRUE(w.value()->append(s).ok());
+    for (auto e : ch.events) {
+      std::smatch m;
+      if (e.kind == hetsched::telemetry::EventKind::kNote && std::regex_search(e.text, m, n_re)) {
+        // One more sample for this period (the zone), flagged valid in tok=.
+        hetsched::telemetry::Sample s{e.t_ns, 50000.0 + 1000.0 * periods++, *zone, hetsched::telemetry::SampleKind::kTemp};
+        ASSERT_TRUE(w.value()->append(s).ok());
+        e.text = "hsframe1 n=" + std::to_string(std::stoi(m[1]) + 1) + " " + e.text.substr(m[0].length());
+        const auto tok = e.text.find(" tok= ");
+        ASSERT_NE(tok, std::string::npos);
+        e.text.replace(tok, 6, " tok=1 ");
+      }
+      ASSERT_TRUE(w.value()->append(e).ok());
+    }
+    for (const auto& d : ch.decisions) ASSERT_TRUE(w.value()->append(d).ok());
+  }
+  ASSERT_TRUE(w.value()->close().ok());
+  ASSERT_GT(periods, 5);
+  // The edited trace still replays identically (the temperatures are part of its frames now).
+  const CliRun rep = hs("replay '" + hot + "' --json");
+  ASSERT_EQ(rep.code, 0) << rep.out << rep.err;
+  const CliRun r = hs("replay '" + hot + "' --counterfactual --policy heuristic --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["temperatures"], "temperatures observed but the platform has no thermal model: not used");
+  EXPECT_GE(j["recorded"]["peak_temp_c"].get<double>(), 50.0 + periods - 2);  // the trace's zone was read
+  for (const auto& e : j["scenario"]["events"]) EXPECT_NE(e["type"], "ambient_c");
+  // Text mode prints the same note.
+  const CliRun txt = hs("replay '" + hot + "' --counterfactual --policy heuristic");
+  ASSERT_EQ(txt.code, 0) << txt.err;
+  EXPECT_NE(txt.out.find("no thermal model: not used"), std::string::npos) << txt.out;
+  // The original (no temperatures) gets no note.
+  const CliRun orig = hs("replay '" + host + "' --counterfactual --policy heuristic --json");
+  ASSERT_EQ(orig.code, 0) << orig.err;
+  EXPECT_FALSE(nlohmann::json::parse(orig.out).contains("temperatures"));
+}
