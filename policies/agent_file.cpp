@@ -96,6 +96,7 @@ Result<LoadedAgent> agent_from_policy_file(const PolicyFile& f, const PlatformDe
   auto ctl = make_agent(parts->space, parts->encoder, std::move(pol), options);
   if (!ctl.ok()) return Error(ctl.status().code(), source + ": " + ctl.status().message());
   out.controller = std::move(ctl.value());
+  out.space = parts->space;
   return out;
 }
 

@@ -43,6 +43,7 @@ struct LoadedAgent {
   std::unique_ptr<Controller> controller;
   std::uint64_t checksum = 0;  // the policy's weights checksum (Policy::checksum)
   std::string name;            // "trained:<file name>"
+  std::shared_ptr<const ActionSpace> space;  // the file's action space (masks for stream checks / learners)
 };
 // `source` names the file in errors.
 Result<LoadedAgent> agent_from_policy_file(const PolicyFile& file, const PlatformDesc& platform, const ModelDesc& model,

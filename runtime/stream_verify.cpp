@@ -78,6 +78,12 @@ Result<policies::PolicyFile> verify_pushed_policy(std::string_view bytes, const 
   return file;
 }
 
+bool mask_at_decision(const policies::ActionSpace& space, const policies::FrameRecord& period, std::int64_t decision_t_ns,
+                      std::span<std::uint8_t> out) noexcept {
+  if (period.t_ns != decision_t_ns || !period.has_current) return false;
+  return space.mask(period.current, period.mask, out);
+}
+
 Result<policies::PolicyFile> verify_pushed_policy(std::string_view bytes, const PushCheck& check,
                                                   const std::vector<std::vector<float>>& window) {
   std::vector<WindowEntry> w(window.size());

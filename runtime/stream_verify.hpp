@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "policies/action_space.hpp"
+#include "policies/frame_records.hpp"
 #include "policies/policy_file.hpp"
 #include "telemetry/status.hpp"
 
@@ -46,6 +47,13 @@ struct PushReport {
   std::size_t prefers_masked = 0;  // of those, unmasked argmax masked
   double masked_fraction() const noexcept { return masked ? static_cast<double>(prefers_masked) / static_cast<double>(masked) : 0.0; }
 };
+
+// The mask the device had at the decision at decision_t_ns, from that period's frame record
+// (policies/frame_records): space.mask(period.current, period.mask). False (out untouched) when
+// the record belongs to another period, has no configuration, or out.size() != space.size().
+// Used by `train --from` for the next-state mask of each transition.
+bool mask_at_decision(const policies::ActionSpace& space, const policies::FrameRecord& period, std::int64_t decision_t_ns,
+                      std::span<std::uint8_t> out) noexcept;
 
 // decode_policy (checksum, structure) + schema + sanity window. The returned file is ready for
 // the run's build hook. Errors name the step: "checksum ...", "schema ...", "sanity window: ...".

@@ -10,10 +10,13 @@
 #include "agent/dqn.hpp"
 #include "agent/replay_buffer.hpp"
 #include "env/rl_env.hpp"
+#include "policies/agent_file.hpp"
 #include "policies/frame_records.hpp"
 #include "policies/policy_file.hpp"
 #include "runtime/stream_client.hpp"
+#include "runtime/stream_verify.hpp"
 #include "tools/args.hpp"
+#include "tools/commands.hpp"
 
 namespace hetsched::tools {
 namespace {
@@ -111,6 +114,23 @@ int train_from(const std::vector<std::string>& argv) {
   std::fprintf(stderr, "train --from %s: %s; learning from its decisions (%d -> %d)\n", a.get("from").c_str(),
                client.value()->hello().description.c_str(), dq.observation_size, dq.num_actions);
 
+  // The action space of the policy being trained (its candidates are in --policy's metadata):
+  // next-state masks. Without it the learner bootstraps over every action (warned).
+  std::shared_ptr<const policies::ActionSpace> space;
+  {
+    auto plat = policies::load_platform_by_name(data_dir(), start->schema.platform);
+    auto model = plat.ok() ? policies::load_model_by_name(data_dir(), start->schema.model) : Result<policies::ModelDesc>(plat.status());
+    auto ag = model.ok() ? policies::agent_from_policy_file(*start, *plat, *model, data_dir(), a.get("policy"))
+                         : Result<policies::LoadedAgent>(model.status());
+    if (ag.ok() && ag->space && ag->space->size() == dq.num_actions) space = ag->space;
+    else
+      std::fprintf(stderr, "train --from: warning: no action masks (%s): bootstrapping over every action\n",
+                   ag.ok() ? "action space size differs from the network" : ag.status().message().c_str());
+  }
+  std::vector<std::uint8_t> next_mask(static_cast<std::size_t>(dq.num_actions), 1);
+  policies::FrameRecord period;  // the last decoded period (mask inputs of the decision at its t_ns)
+  bool have_period = false;
+  std::uint64_t masked_transitions = 0;
   const env::RewardOptions w;
   auto metadata = start->metadata;
   metadata["learner"] = "online double-dqn from stream (hetsched train --from)";
@@ -165,7 +185,11 @@ int train_from(const std::vector<std::string>& argv) {
         break;
       case telemetry::FrameType::kEvent: {
         auto rec = decoder.finish(f->event);
-        if (rec.ok()) frame = rec->frame, frame_t_ns = rec->t_ns, have_frame = true;
+        if (rec.ok()) {
+          frame = rec->frame, frame_t_ns = rec->t_ns, have_frame = true;
+          period = std::move(rec.value());
+          have_period = true;
+        }
         break;
       }
       case telemetry::FrameType::kLost:
@@ -183,8 +207,12 @@ int train_from(const std::vector<std::string>& argv) {
         // The frame that completed at this decision's period is the outcome of the last action.
         if (last.valid && have_frame && frame_t_ns > last.t_ns) {
           const float r = static_cast<float>(period_reward(frame, d.text != last.text, w));
-          if (replay->push(last.obs, last.action, r, d.observation, {}, false)) {
+          // s' = this decision's observation, so mask' = the mask the device had here.
+          const bool masked = space && have_period && runtime::mask_at_decision(*space, period, d.t_ns, next_mask);
+          if (replay->push(last.obs, last.action, r, d.observation, masked ? std::span<const std::uint8_t>(next_mask) : std::span<const std::uint8_t>{},
+                           false)) {
             ++transitions, ++since_push;
+            if (masked) ++masked_transitions;
             if (replay->size() >= dq.batch_size)
               for (int k = 0; k < *updates; ++k)
                 if (replay->sample(dq.batch_size, &batch) && std::isfinite(dqn->update(batch))) ++n_updates;
@@ -202,10 +230,10 @@ int train_from(const std::vector<std::string>& argv) {
   }
   if (since_push > 0)
     if (int rc = write_and_push(); rc != kExitOk) return rc;
-  std::printf("train --from: %llu transitions, %llu updates, %llu decisions skipped, %llu records lost; pushes: %d accepted, %d rejected; "
+  std::printf("train --from: %llu transitions (%llu with the device's mask), %llu updates, %llu decisions skipped, %llu records lost; pushes: %d accepted, %d rejected; "
               "wrote %s (stream: %s)\n",
-              static_cast<unsigned long long>(transitions), static_cast<unsigned long long>(n_updates),
-              static_cast<unsigned long long>(skipped), static_cast<unsigned long long>(lost), accepted, rejected,
+              static_cast<unsigned long long>(transitions), static_cast<unsigned long long>(masked_transitions),
+              static_cast<unsigned long long>(n_updates), static_cast<unsigned long long>(skipped), static_cast<unsigned long long>(lost), accepted, rejected,
               transitions ? a.get("out").c_str() : "nothing", end_reason.c_str());
   return kExitOk;
 }

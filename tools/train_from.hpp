@@ -14,7 +14,16 @@
 //   energy:          - w_energy · (power_mw / fps) / energy_ref_mj     (mW / FPS = mJ per frame)
 //   reconfiguration: - w_reconfig when the decided configuration differs from the previous one
 // Guard decisions (action -1) and observations of another size break the chain (not learned).
-// The next-state mask is not streamed, so bootstrapping uses every action (documented bias).
+// Masks: each decision's period also carries the MaskInput and the configuration in force
+// (frame event `mon=`, `mopp=`, `cur=`), so the next-state mask of a transition is the mask the
+// device had at d_{t+1}, rebuilt with --policy's action space (runtime::mask_at_decision, stream_verify.hpp); the
+// Double DQN target then maxes over allowed actions only (agent/dqn.hpp):
+//   y = r + gamma · Q_target(s', argmax_{a' allowed in s'} Q_online(s', a'))
+// so the learner never bootstraps from an action the device could not take. Transitions whose
+// period record was lost (or whose policy's action space cannot be rebuilt here, e.g. a host
+// profile missing on this machine: a warning says so) fall back to every action allowed; the
+// final line counts them. There is no exploration here: the device acts (masked) and we learn
+// off-policy from its decisions.
 //
 // The learner is a Double DQN warm-started from --policy (the policy the device runs: its
 // schema and metadata, incl. the candidate list the device's build hook needs, are copied into
