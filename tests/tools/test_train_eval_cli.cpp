@@ -56,6 +56,44 @@ TEST(EvalCli, BadArgumentsExit2AndBadFilesExit1) {
   EXPECT_EQ(run("eval --help").code, 0);
 }
 
+TEST(EvalCli, RecordWritesOneReplayableTracePerPair) {
+  const std::string dir = tmp("eval_rec");
+  std::system(("rm -rf '" + dir + "'").c_str());
+  const std::string pairs = "eval " + kBoard + " --policy heuristic --policy governor:schedutil --scenario " + kSteady +
+                            " --scenario '" + kSrc + "/env/scenarios/fps_changes.json'";
+  const CliRun r = run(pairs + " --record '" + dir + "' --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["results"].size(), 4u);
+  // Recording does not change the table.
+  const auto plain = nlohmann::json::parse(run(pairs + " --json").out);
+  for (size_t i = 0; i < 4; ++i) {
+    auto x = j["results"][i];
+    x.erase("trace");
+    x.erase("trace_metrics_identical");
+    EXPECT_EQ(x, plain["results"][i]) << i;
+  }
+  // One trace per pair, names sanitised; each replays bit-for-bit under its recorded policy.
+  for (const char* f : {"heuristic_steady", "heuristic_fps_changes", "governor_schedutil_steady", "governor_schedutil_fps_changes"}) {
+    const std::string t = dir + "/" + f + ".trace";
+    EXPECT_TRUE(std::ifstream(t).good()) << t;
+    const CliRun rep = run("replay '" + t + "' --json");
+    EXPECT_EQ(rep.code, 0) << t << ": " << rep.out << rep.err;
+    if (rep.code == 0) EXPECT_TRUE(nlohmann::json::parse(rep.out)["identical"].get<bool>()) << t;
+  }
+  // The heuristic's recorded run is the one in the table (same metrics through the controller loop).
+  EXPECT_EQ(j["results"][0]["trace"], dir + "/heuristic_steady.trace");
+  EXPECT_TRUE(j["results"][0]["trace_metrics_identical"].get<bool>());
+  EXPECT_TRUE(j["results"][1]["trace_metrics_identical"].get<bool>());
+  // Two pairs that would write the same file: usage error before anything runs.
+  const CliRun clash = run("eval " + kBoard + " --policy governor:schedutil --policy governor_schedutil --scenario " + kSteady +
+                           " --record '" + dir + "'");
+  EXPECT_EQ(clash.code, 2);
+  EXPECT_NE(clash.err.find("would both write"), std::string::npos) << clash.err;
+  // A directory that cannot be created: runtime error.
+  EXPECT_EQ(run("eval " + kBoard + " --policy heuristic --scenario " + kSteady + " --record /proc/nope/x").code, 1);
+}
+
 TEST(TrainCli, SameSeedSamePolicyAndCurve) {
   const std::string a = tmp("a.policy"), b = tmp("b.policy");
   const std::string args = "train " + kBoard + " --scenarios " + kSteady + " --seed 3 --steps 3000 --envs 2 --out ";
