@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "policies/agent_file.hpp"
 #include "runtime/stream_client.hpp"
 #include "runtime/stream_server.hpp"
 #include "telemetry/clock.hpp"
@@ -43,6 +44,23 @@ Listener::Listener(std::unique_ptr<runtime::StreamServer> server) : server_(std:
 Listener::~Listener() = default;
 telemetry::RecordSink& Listener::sink() noexcept { return *server_; }
 std::string Listener::address() const { return server_->address(); }
+
+std::function<Result<runtime::MaskFn>(const policies::PolicyFile&)> agent_masks(
+    std::function<Result<policies::PlatformDesc>()> platform, std::function<Result<policies::ModelDesc>()> model, std::string data_dir) {
+  return [platform = std::move(platform), model = std::move(model), dir = std::move(data_dir)](
+             const policies::PolicyFile& f) -> Result<runtime::MaskFn> {
+    auto p = platform();
+    if (!p.ok()) return p.status();
+    auto m = model();
+    if (!m.ok()) return m.status();
+    auto a = policies::agent_from_policy_file(f, *p, *m, dir, "pushed policy");
+    if (!a.ok()) return a.status();
+    std::shared_ptr<const policies::ActionSpace> space = a->space;
+    return runtime::MaskFn([space](const policies::Config& c, const policies::MaskInput& in, std::span<std::uint8_t> out) {
+      return space->mask(c, in, out);
+    });
+  };
+}
 
 Result<std::unique_ptr<Listener>> start_listen(const ListenOptions& options) {
   runtime::StreamServerOptions so;

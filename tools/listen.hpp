@@ -22,6 +22,8 @@
 #include <string>
 
 #include "policies/baselines.hpp"
+#include "policies/model.hpp"
+#include "policies/platform.hpp"
 #include "policies/policy_file.hpp"
 #include "runtime/stream_verify.hpp"
 #include "telemetry/record_sink.hpp"
@@ -72,6 +74,12 @@ class Listener {
   explicit Listener(std::unique_ptr<runtime::StreamServer> server);
   std::unique_ptr<runtime::StreamServer> server_;
 };
+
+// ListenHooks::masks for a run of the trained agent: the pushed file's action space, rebuilt
+// like the run's build hook does (policies::agent_from_policy_file on the run's platform and
+// model), and its ActionSpace::mask. Errors (other board, bad candidates) reject the push.
+std::function<Result<runtime::MaskFn>(const policies::PolicyFile&)> agent_masks(
+    std::function<Result<policies::PlatformDesc>()> platform, std::function<Result<policies::ModelDesc>()> model, std::string data_dir);
 
 // Parses ADDR:PORT, reads the token (file, else env var), binds and starts the io thread.
 // Errors (kInvalidArgument: malformed address, non-loopback without a token, empty token file;

@@ -130,7 +130,13 @@ int run_on_host(Args& a, double seconds) {
     if (!c.ok()) return c.status();
     return std::move(c->controller);
   };
-  if (int rc = open_outputs(a, static_cast<int>(platform->units.size()), 0, "host " + model + " policy " + policy, 0, build, &out);
+  auto masks = agent_masks(
+      [platform_file, unit_names, unit_cores] {
+        return platform_file.empty() ? Result<policies::PlatformDesc>(runtime::default_host_desc(unit_names, unit_cores))
+                                     : policies::load_platform(platform_file);
+      },
+      [model] { return policies::load_model_by_name(data_dir(), model); }, data_dir());
+  if (int rc = open_outputs(a, static_cast<int>(platform->units.size()), 0, "host " + model + " policy " + policy, 0, build, &out, masks);
       rc != kExitOk)
     return rc;
   o.sink = out.sink();

@@ -9,7 +9,8 @@
 namespace hetsched::tools::run {
 
 int open_outputs(Args& a, int units, int zones, const std::string& description, double target_fps,
-                 std::function<Result<std::unique_ptr<policies::Controller>>(const policies::PolicyFile&)> build, Outputs* out) {
+                 std::function<Result<std::unique_ptr<policies::Controller>>(const policies::PolicyFile&)> build, Outputs* out,
+                 std::function<Result<runtime::MaskFn>(const policies::PolicyFile&)> masks) {
   auto codec = policies::FrameCodec::create(units, zones, &out->sources);
   if (!codec.ok()) return fail(kExitRuntime, "run: " + codec.status().message());
   out->codec = std::make_unique<policies::FrameCodec>(std::move(codec.value()));
@@ -29,6 +30,7 @@ int open_outputs(Args& a, int units, int zones, const std::string& description, 
     lo.description = description;
     lo.target_fps = target_fps;
     lo.hooks.build = std::move(build);
+    lo.hooks.masks = std::move(masks);
     Outputs* o = out;
     lo.hooks.propose = [o](std::unique_ptr<policies::Controller> c) -> Status {
       runtime::Controller* ctl = o->controller ? o->controller() : nullptr;

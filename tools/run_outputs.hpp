@@ -36,9 +36,11 @@ struct Outputs {
 
 // Registers the frame codec's sources, opens the recorder (header deferred) and the listener
 // (both optional). `build` turns a pushed policy file into a controller policy. Returns an exit
-// code (kExitOk or what tools::fail() printed).
+// code (kExitOk or what tools::fail() printed). `masks` (optional) gives a pushed policy's action
+// mask so the listener's sanity window runs it masked (ListenHooks::masks).
 int open_outputs(Args& a, int units, int zones, const std::string& description, double target_fps,
-                 std::function<Result<std::unique_ptr<policies::Controller>>(const policies::PolicyFile&)> build, Outputs* out);
+                 std::function<Result<std::unique_ptr<policies::Controller>>(const policies::PolicyFile&)> build, Outputs* out,
+                 std::function<Result<runtime::MaskFn>(const policies::PolicyFile&)> masks = {});
 // --record: writes the trace header (`id` + the codec's sources + the controller's settings when
 // `controller` is non-null) and the records held so far. No-op without --record.
 int start_record(Outputs* out, RunIdentity id, const runtime::Controller* controller);

@@ -66,7 +66,10 @@ int run_simulated(Args& a, double seconds) {
     return std::move(c->controller);
   };
   if (int rc = open_outputs(a, setup->platform.num_units(), static_cast<int>(setup->platform.zones.size()),
-                            platform + " " + model + " policy " + policy, sc->initial.target_fps, build, &out); rc != kExitOk)
+                            platform + " " + model + " policy " + policy, sc->initial.target_fps, build, &out,
+                            agent_masks([setup] { return Result<policies::PlatformDesc>(setup->platform); },
+                                        [setup] { return Result<policies::ModelDesc>(setup->model); }, data_dir()));
+      rc != kExitOk)
     return rc;
 
   ManualClock clock(0);
