@@ -113,7 +113,8 @@ AmbientEstimate ambient_from_trace(const ReplayLoad& ld, const env::ThermalParam
     Pt p{static_cast<double>(fr.t_ns - t0) / 1e9, -1e9, 0, false};
     for (size_t z = 0; z < f.temp_mc.size(); ++z)
       if (f.temp_ok[z]) p.td = std::max(p.td, f.temp_mc[z] / 1000.0), out.has_temps = true;
-    const double pw = f.power_ok ? f.power_mw : o.fallback_power_mw;
+    double pw = f.power_ok ? f.power_mw : 0.0;
+    if (!f.power_ok && fr.has_current && o.config_power_mw) pw = o.config_power_mw(fr.current), out.frames_modelled_power += pw > 0;
     p.ok = p.td > -1e8 && pw > 0;
     p.q = tp.soc_heat_fraction * std::max(0.0, pw) * 1e-3;
     pts.push_back(p);
@@ -230,22 +231,31 @@ env::Scenario scenario_from_host(const ReplayLoad& ld, const policies::PlatformD
 
 // Turns observed temperatures into the scenario's ambient (initial value + kAmbientC events) when
 // the counterfactual platform has a thermal model; *note says what happened ("" = no temps).
-Status add_observed_ambient(const ReplayLoad& ld, const policies::PlatformDesc& platform, double period_s,
-                            env::Scenario* sc, std::string* note) {
+Status add_observed_ambient(const ReplayLoad& ld, const env::RunnerSetup& setup, double period_s, env::Scenario* sc,
+                            std::string* note) {
+  const policies::PlatformDesc& platform = setup.platform;
   auto tp = env::load_thermal_params(platform);
   if (!tp.ok()) return tp.status();
-  const AmbientEstimate amb = ambient_from_trace(ld, *tp, period_s);
+  AmbientOptions o;
+  // No power sensor: the cost model's steady-state board power of the configuration in force.
+  if (setup.cost)
+    o.config_power_mw = [&setup](const policies::Config& c) {
+      auto p = env::predict_pipeline(*setup.cost, c);
+      return p.ok() ? p->power_mw : 0.0;
+    };
+  const AmbientEstimate amb = ambient_from_trace(ld, *tp, period_s, o);
   if (!amb.has_temps) return Status::Ok();
   if (thermal_model_inert(platform, *tp)) {
     *note = "temperatures observed but the platform has no thermal model: not used";
   } else if (amb.window_c.empty()) {
-    *note = "temperatures observed but no window has a board power: not used";
+    *note = "temperatures observed but no window has a sensed or modelled board power: not used";
   } else {
     sc->initial.ambient_c = amb.initial_c;
     sc->events.insert(sc->events.end(), amb.events.begin(), amb.events.end());
     std::stable_sort(sc->events.begin(), sc->events.end(), [](const auto& a, const auto& b) { return a.t_s < b.t_s; });
     *note = "ambient from observed temperatures: " + std::to_string(amb.events.size()) + " ambient_c events, " +
-            std::to_string(amb.window_c.size()) + "/" + std::to_string(amb.windows_total) + " windows used";
+            std::to_string(amb.window_c.size()) + "/" + std::to_string(amb.windows_total) + " windows used" +
+            (amb.frames_modelled_power > 0 ? ", " + std::to_string(amb.frames_modelled_power) + " frames with modelled power" : "");
   }
   return Status::Ok();
 }
@@ -273,7 +283,7 @@ int run_counterfactual(const std::string& path, const std::string& policy, bool 
                                     r.status().message());
     rq.setup = r.value();
     rq.scenario = scenario_from_host(*ld, setup->platform, period_s);
-    if (Status st = add_observed_ambient(*ld, rq.setup->platform, period_s, &rq.scenario, &thermal_note); !st.ok())
+    if (Status st = add_observed_ambient(*ld, *rq.setup, period_s, &rq.scenario, &thermal_note); !st.ok())
       return fail(kExitRuntime, "replay: " + st.message());
   } else {
     if (!setup->has_scenario) return fail(kExitRuntime, "replay: " + path + " holds no scenario (metadata \"scenario\")");
@@ -289,7 +299,7 @@ int run_counterfactual(const std::string& path, const std::string& policy, bool 
       });
       rq.scenario.events.insert(rq.scenario.events.end(), obs.events.begin(), obs.events.end());
       std::stable_sort(rq.scenario.events.begin(), rq.scenario.events.end(), [](const auto& a, const auto& b) { return a.t_s < b.t_s; });
-      if (Status st = add_observed_ambient(*ld, rq.setup->platform, period_s, &rq.scenario, &thermal_note); !st.ok())
+      if (Status st = add_observed_ambient(*ld, *rq.setup, period_s, &rq.scenario, &thermal_note); !st.ok())
         return fail(kExitRuntime, "replay: " + st.message());
       if (thermal_note.empty()) thermal_note = "no temperatures observed: ambient kept from the scenario";
     }

@@ -2,6 +2,7 @@
 // policy, with the run metrics (env/metrics.hpp) of both side by side (docs/replay.md).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,12 +30,16 @@ struct AmbientEstimate {
   std::vector<double> window_t_s;      // per usable window: centre time (scenario time, s)
   std::vector<double> window_c;        // per usable window: unquantised estimate (°C)
   int windows_total = 0;               // windows of the trace
-  int windows_no_power = 0;            // windows skipped: no valid power and no fallback
+  int windows_no_power = 0;            // windows skipped: a frame with no valid or modelled power
+  int frames_modelled_power = 0;       // frames whose power came from config_power_mw
 };
 struct AmbientOptions {
   double window_s = 10;         // averaging window; >> the die time constant R_db·C_d (~5 s)
   double quantum_c = 1;         // events only when the rounded estimate changes by this step
-  double fallback_power_mw = 0; // board power when a frame has none (<= 0: skip such windows)
+  // Board power of a frame without a valid one, from the configuration in force (the frame's
+  // `cur=`); null, no configuration recorded or a result <= 0: the frame has no power and its
+  // window is skipped. run_counterfactual passes the cost model's steady-state prediction.
+  std::function<double(const policies::Config&)> config_power_mw;
 };
 // Scenario time 0 = one period before the first frame (as scenario_from_host). No temperatures:
 // has_temps = false and no events. Windows with too few frames (< 2) are skipped.

@@ -73,6 +73,45 @@ TEST(Counterfactual, AmbientRecoveredFromASimulatedHotAmbientRun) {
   EXPECT_EQ(p["scenario"]["events"].size(), 2u);
 }
 
+TEST(Counterfactual, AmbientRecoveredWithoutAPowerSensorFromTheModelledPowerOfTheRunningConfig) {
+  // The same hot-ambient run with every frame's power flagged invalid (ok=<fps lat pow> -> pow 0),
+  // as on a board without a power sensor: the cost model's power of the configuration in force
+  // (the frame's cur=) stands in. It is a steady-state prediction without leakage at temperature,
+  // so the bound is looser than with the sensed power.
+  const std::string t = tmp("cf_hot_np.trace"), np = tmp("cf_hot_nopower.trace");
+  ASSERT_EQ(hs("sim --platform rockpi_n10 --model googlenet --scenario '" + src("env/scenarios/hot_ambient.json") +
+               "' --policy heuristic --record '" + t + "'").code, 0);
+  auto rd = hetsched::telemetry::TraceReader::open(t);
+  ASSERT_TRUE(rd.ok()) << rd.status().message();
+  auto w = hetsched::telemetry::TraceWriter::create({.path = np}, rd->header());
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  hetsched::telemetry::TraceChunk ch;
+  const std::regex ok_re(" ok=([01])([01])1 ");
+  int edited = 0;
+  while (rd->next(ch)) {
+    for (const auto& s : ch.samples) ASSERT_TRUE(w.value()->append(s).ok());
+    for (auto e : ch.events) {
+      std::smatch m;
+      if (e.text.rfind("hsframe1 ", 0) == 0 && std::regex_search(e.text, m, ok_re))
+        e.text[static_cast<size_t>(m.position(0)) + 6] = '0', ++edited;  // " ok=xy1" -> " ok=xy0"
+      ASSERT_TRUE(w.value()->append(e).ok());
+    }
+    for (const auto& d : ch.decisions) ASSERT_TRUE(w.value()->append(d).ok());
+  }
+  ASSERT_TRUE(w.value()->close().ok());
+  ASSERT_EQ(edited, 6000);
+  const CliRun r = hs("replay '" + np + "' --counterfactual --policy heuristic --observed --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NE(j["temperatures"].get<std::string>().find("frames with modelled power"), std::string::npos) << j["temperatures"];
+  const auto& sc = j["scenario"];
+  for (double at = 5; at < 600; at += 5) {
+    const double truth = at < 200 ? 40 : at < 400 ? 50 : 30;
+    if (std::fabs(at - 200) <= 20 || std::fabs(at - 400) <= 20) continue;
+    EXPECT_NEAR(ambient_at(sc, at), truth, 4.0) << "t = " << at << " s";
+  }
+}
+
 TEST(Counterfactual, HostTraceWithRisingTemperaturesSaysTheHostProfileCannotUseThem) {
   // A host-like trace: a real host run with a thermal zone added whose temperature rises 1 C per
   // period (the host VM has no sensor). The host profile's thermal network is an inert
