@@ -243,6 +243,10 @@ void StreamServer::Impl::tick() {
     before += pending_dropped - pending_dropped_seen;
     pending_dropped_seen = pending_dropped;
   }
+  // A period's samples are pushed before its event: draining the ring again after the swap
+  // makes every sample published before a swapped event part of this batch (the frame decoder
+  // then sees complete periods, and clients get a period's samples no later than its event).
+  while (srv.ring_->pop(s)) drained.push_back(s);
   if (!window.empty()) fill_window();
   if (before) dropped_before.fetch_add(before);
   for (auto it = clients.begin(); it != clients.end();) {
