@@ -79,7 +79,9 @@ TEST(EvalCli, RecordWritesOneReplayableTracePerPair) {
     EXPECT_TRUE(std::ifstream(t).good()) << t;
     const CliRun rep = run("replay '" + t + "' --json");
     EXPECT_EQ(rep.code, 0) << t << ": " << rep.out << rep.err;
-    if (rep.code == 0) EXPECT_TRUE(nlohmann::json::parse(rep.out)["identical"].get<bool>()) << t;
+    if (rep.code == 0) {
+      EXPECT_TRUE(nlohmann::json::parse(rep.out)["identical"].get<bool>()) << t;
+    }
   }
   // The heuristic's recorded run is the one in the table (same metrics through the controller loop).
   EXPECT_EQ(j["results"][0]["trace"], dir + "/heuristic_steady.trace");
