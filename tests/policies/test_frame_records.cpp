@@ -138,7 +138,9 @@ TEST(FrameRecords, RoundTripBitExact) {
     EXPECT_EQ(r->mask.online, in[p].mask.online);
     EXPECT_EQ(r->mask.max_opp, in[p].mask.max_opp);
     EXPECT_EQ(r->has_current, in[p].has_current);
-    if (in[p].has_current) EXPECT_TRUE(r->current == in[p].current) << p;
+    if (in[p].has_current) {
+      EXPECT_TRUE(r->current == in[p].current) << p;
+    }
     EXPECT_TRUE(r->guard == in[p].guard);
     EXPECT_EQ(r->cost_units, in[p].cost_units);
     EXPECT_EQ(r->cost_blocks, in[p].cost_blocks);
@@ -155,7 +157,11 @@ TEST(FrameRecords, LostSamplesAndEditedTextAreErrors) {
   f.fps = 10, f.fps_ok = true, f.num_stages = 2;
   hp::MaskInput m;
   VecSink sink;
-  codec->publish(sink, {1000, &f, &m});
+  hp::PeriodInput in0;
+  in0.t_ns = 1000;
+  in0.frame = &f;
+  in0.mask = &m;
+  codec->publish(sink, in0);
   ASSERT_EQ(sink.events.size(), 1u);
   {  // one sample lost (as with a damaged chunk)
     hp::FrameCodec::Decoder dec(*codec);
