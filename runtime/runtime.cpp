@@ -144,7 +144,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimePlatform& platform
       if (options.policy_file.empty()) {
         policy = std::make_unique<runtime::BalanceController>(impl->desc, runtime::BalanceOptions{.min_gain = options.min_gain});
         impl->policy_name = "balance";
-      } else if (!options.online_learning) {
+      } else if (!options.online_learner) {
         auto a = runtime::load_agent_policy(options.policy_file, impl->desc, impl->mdesc, data_dir);
         if (!a.ok()) return Error(a.status().code(), "RuntimeOptions.policy_file: " + a.status().message());
         policy = std::move(a->controller);
@@ -152,9 +152,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimePlatform& platform
       } else {
         auto f = policies::read_policy_file(options.policy_file);
         if (!f.ok()) return Error(f.status().code(), "RuntimeOptions.policy_file: " + f.status().message());
-        runtime::OnlineLearningOptions lo;
-        lo.publish_every_updates = options.online_publish_every_updates;
-        auto ol = runtime::OnlineLearning::create(*f, options.policy_file, impl->desc, impl->mdesc, data_dir, lo);
+        auto ol = options.online_learner(*f, options.policy_file, impl->desc, impl->mdesc, data_dir);
         if (!ol.ok()) return Error(ol.status().code(), "RuntimeOptions.policy_file (online learning): " + ol.status().message());
         impl->online = std::move(ol.value());
         policy = impl->online->take_controller();
@@ -166,7 +164,10 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimePlatform& platform
       auto c = runtime::Controller::create(co, *impl->clock, *impl, std::move(policy), runtime::config_from_plan(safe, impl->desc));
       if (!c.ok()) return c.status();
       impl->ctl = std::move(c.value());
-      if (impl->online) impl->online->start(*impl->ctl);
+      if (impl->online) {
+        runtime::Controller* ctl = impl->ctl.get();
+        impl->online->start([ctl](std::unique_ptr<policies::Controller> c) { ctl->propose_policy(std::move(c)); });
+      }
       if (options.controller_thread) impl->ctl_thread = std::thread([raw] { raw->ctl->run(raw->ctl_stop); });
     }
     impl->prev_t = impl->clock->now_ns();
@@ -249,7 +250,7 @@ RuntimeTelemetry Runtime::telemetry() {
     t.last_guard = runtime::to_string(s.last_guard);
     t.policy = m.policy_name;  // the policy at start; policy_swaps counts the ones swapped in since
     t.policy_swaps = s.policy_swaps;
-    if (m.online) t.online_updates = m.online->stats().updates;
+    if (m.online) t.online_updates = m.online->updates();
   } else {
     t.last_guard = "none";
   }

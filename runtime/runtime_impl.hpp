@@ -18,7 +18,7 @@
 #include "runtime/control_target.hpp"
 #include "runtime/controller.hpp"
 #include "runtime/linux_platform.hpp"
-#include "runtime/online_learning.hpp"
+#include "policies/learner.hpp"
 #include "runtime/pipeline.hpp"
 
 namespace hetsched {
@@ -37,7 +37,7 @@ struct Runtime::Impl final : runtime::ControlTarget {
   policies::PlatformDesc desc;   // host units as a platform (letters): what Configs refer to
   policies::ModelDesc mdesc;     // what Configs are validated against (blocks)
   std::unique_ptr<runtime::Controller> ctl;
-  std::unique_ptr<runtime::OnlineLearning> online;  // stopped before ctl is destroyed (stop())
+  std::unique_ptr<policies::PolicyLearner> online;  // stopped before ctl is destroyed (stop())
   std::thread ctl_thread;
   std::atomic<bool> ctl_stop{false};
   std::atomic<std::uint64_t> submitted{0}, misses{0};

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/online_runtime.hpp"
 #include "hetsched/runtime.hpp"
 #include "policies/platform.hpp"
 #include "runtime/agent_policy.hpp"
@@ -91,7 +92,7 @@ int run_on_host(Args& a, double seconds) {
     // Default: `hetsched profile`'s output if it exists, else the default host mapping.
     o.platform_file = a.get("profile", policies::default_host_profile_path(data_dir()));
     if (!a.has("profile") && !std::filesystem::exists(o.platform_file)) o.platform_file.clear();
-    o.online_learning = a.has("online");
+    if (a.has("online")) o.online_learner = agent::online_learner_factory({});
   } else if (a.has("profile")) {
     o.platform_file = a.get("profile");
   }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "agent/online_runtime.hpp"
 #include "hetsched/runtime.hpp"
 #include "policies/action_space.hpp"
 #include "policies/model.hpp"
@@ -121,8 +122,9 @@ TEST(RuntimePolicy, OnlineLearningUpdatesAndHotSwapsTheAgent) {
   o.controller_thread = false;
   o.clock = &clock;
   o.policy_file = path;
-  o.online_learning = true;
-  o.online_publish_every_updates = 5;
+  hetsched::agent::OnlineLearningOptions lo;
+  lo.publish_every_updates = 5;
+  o.online_learner = hetsched::agent::online_learner_factory(lo);
   o.on_result = [&](const RuntimeResult& r) { delivered += r.ok ? 1 : 0; };
   auto rt = Runtime::create(p, "mobilenet_v1", HETSCHED_SOURCE_DIR, o);
   ASSERT_TRUE(rt.ok()) << rt.status().to_string();

@@ -19,9 +19,11 @@
 //   * policy_file = a `hetsched train` policy for this host (platform_file: the host profile it
 //     was trained on, `hetsched profile` output; "" = the default host mapping, units A, B, ...
 //     = cpu0, cpu1, ...): the trained agent picks among its candidate splits each period. A file
-//     for another platform/model, or corrupt, is refused at create(). With online_learning a
+//     for another platform/model, or corrupt, is refused at create(). With online_learner set (e.g.
+//     hetsched::agent::online_learner_factory from hetsched_agent, agent/online_runtime.hpp) a
 //     learner thread keeps training a copy of its network on the run's periods and hot-swaps the
-//     improved agent in every online_publish_every_updates updates (runtime/online_learning.hpp).
+//     improved agent in. The library itself does not depend on agent/: it sees only the
+//     policies::PolicyLearner interface (policies/learner.hpp).
 // Host temperatures (thermal zones) and power (hwmon) under sensing_root feed the controller's
 // observation and the guard's thermal trip when the machine has them; absent = unavailable.
 #pragma once
@@ -40,7 +42,11 @@ namespace hetsched::telemetry {
 class RecordSink;  // telemetry/record_sink.hpp
 }
 namespace hetsched::policies {
-class FrameCodec;  // policies/frame_records.hpp
+class FrameCodec;     // policies/frame_records.hpp
+class PolicyLearner;  // policies/learner.hpp
+struct PolicyFile;    // policies/policy_file.hpp
+struct PlatformDesc;  // policies/platform.hpp
+struct ModelDesc;     // policies/model.hpp
 }
 namespace hetsched::runtime {
 class Controller;  // runtime/controller.hpp
@@ -80,8 +86,12 @@ struct RuntimeOptions {
   std::string split;                               // fixed/initial split "UNIT:BLOCKS,..."; "" = balanced on calibration
   std::string policy_file;                         // adaptive: learned policy file ("" = built-in balancer)
   std::string platform_file;                       // host platform description (host profile) the policy was trained on; "" = default mapping
-  bool online_learning = false;                    // with policy_file: keep learning from the run (learner thread, hot-swapped policies)
-  int online_publish_every_updates = 200;          // online learning: gradient updates between two hot-swapped policies
+  // With policy_file: keep learning from the run (learner thread, hot-swapped policies); empty =
+  // no online learning. Same type as policies::PolicyLearnerFactory (policies/learner.hpp).
+  std::function<Result<std::unique_ptr<policies::PolicyLearner>>(const policies::PolicyFile&, const std::string&,
+                                                                 const policies::PlatformDesc&, const policies::ModelDesc&,
+                                                                 const std::string&)>
+      online_learner;
   std::string sysfs_root = "/sys";                 // thermal zones / hwmon for temperatures and power ("" = no sensing)
   int trip_temp_mc = 85000;                        // guard: thermal trip (m°C) when a temperature is sensed
   std::string weights_path;                        // built-in executors: weights file; "" = synthetic

@@ -1,4 +1,6 @@
-// Online learning in the runtime: the trained agent keeps learning from the periods it runs.
+// Online learning for the runtime (policies::PolicyLearner): the trained agent keeps learning
+// from the periods it runs. Lives in agent/ so the embedded library builds without agent/; the
+// runtime sees only policies/learner.hpp, and tools/ (run --online) passes the factory below.
 //
 // Why a learner thread and hot-swap instead of learning inside decide(): a minibatch update is
 // slow work (schedutil rule: off the hot path), and a policy that changes its weights while it
@@ -9,8 +11,8 @@
 //   learner thread     consecutive periods -> transitions (obs, action, reward of the next
 //                      period's frame, next obs); Double DQN (agent/dqn.hpp) warm-started from the
 //                      policy file's network; every publish_every_updates updates it builds a new
-//                      agent from the current weights (same schema, runtime/agent_policy.hpp) and
-//                      hands it to Controller::propose_policy (adopted at the next decision,
+//                      agent from the current weights (same schema, policies/agent_file.hpp) and
+//                      publishes it (the runtime hands it to Controller::propose_policy: adopted at the next decision,
 //                      the previous one kept for rollback). Each published policy is an ordinary
 //                      immutable agent, so its decisions replay bit for bit from the records.
 // Reward of a period (the same shape as `hetsched train --from` / env's): shortfall against the
@@ -27,14 +29,13 @@
 #include <vector>
 
 #include "policies/baselines.hpp"
+#include "policies/learner.hpp"
 #include "policies/model.hpp"
 #include "policies/platform.hpp"
 #include "policies/policy_file.hpp"
 #include "telemetry/status.hpp"
 
-namespace hetsched::runtime {
-
-class Controller;
+namespace hetsched::agent {
 
 struct OnlineLearningOptions {
   int replay_capacity = 4096;          // transitions kept
@@ -49,7 +50,7 @@ struct OnlineLearningStats {
   std::uint64_t periods = 0, dropped = 0, transitions = 0, updates = 0, published = 0;
 };
 
-class OnlineLearning {
+class OnlineLearning final : public policies::PolicyLearner {
  public:
   // `file` is the starting policy (its network is the warm start). Builds the first agent; the
   // learner thread starts with start().
@@ -59,11 +60,12 @@ class OnlineLearning {
                                                         const OnlineLearningOptions& options);
   ~OnlineLearning();
   // The first controller (wrapped: it feeds this learner). Call once, before start().
-  std::unique_ptr<policies::Controller> take_controller();
-  // Starts the learner thread; published policies go to `ctl` (must outlive stop()).
-  void start(Controller& ctl);
+  std::unique_ptr<policies::Controller> take_controller() override;
+  // Starts the learner thread; improved policies go to `publish` (from that thread).
+  void start(std::function<void(std::unique_ptr<policies::Controller>)> publish) override;
   // Joins the learner thread (idempotent).
-  void stop() noexcept;
+  void stop() noexcept override;
+  std::uint64_t updates() const noexcept override { return stats().updates; }
   OnlineLearningStats stats() const noexcept;
 
   struct State;  // shared with the wrapping controllers
@@ -75,4 +77,7 @@ class OnlineLearning {
   std::thread th_;
 };
 
-}  // namespace hetsched::runtime
+// The factory RuntimeOptions::online_learner takes.
+policies::PolicyLearnerFactory online_learner_factory(const OnlineLearningOptions& options);
+
+}  // namespace hetsched::agent

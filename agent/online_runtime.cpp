@@ -1,14 +1,13 @@
-#include "runtime/online_learning.hpp"
+#include "agent/online_runtime.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include "agent/dqn.hpp"
 #include "agent/replay_buffer.hpp"
-#include "runtime/agent_policy.hpp"
-#include "runtime/controller.hpp"
+#include "policies/agent_file.hpp"
 
-namespace hetsched::runtime {
+namespace hetsched::agent {
 
 struct OnlineLearning::State {
   OnlineLearningOptions o;
@@ -29,10 +28,10 @@ struct OnlineLearning::State {
   size_t head = 0, size = 0;
   bool stopping = false;
   std::atomic<std::uint64_t> periods{0}, dropped{0}, transitions{0}, updates{0}, published{0};
-  agent::Dqn dqn;
-  agent::ReplayBuffer replay;
-  agent::ReplayBatch batch;
-  Controller* ctl = nullptr;
+  Dqn dqn;
+  ReplayBuffer replay;
+  ReplayBatch batch;
+  std::function<void(std::unique_ptr<policies::Controller>)> publish;  // set by start()
 
   // Controller thread: never blocks (try_lock), never allocates (slots sized at create).
   void push(std::span<const float> obs, int action, bool changed, const policies::TelemetryFrame& f) noexcept {
@@ -94,7 +93,7 @@ double period_reward(const policies::TelemetryFrame& f, bool reconfigured) noexc
 
 Result<std::unique_ptr<policies::Controller>> build(const std::shared_ptr<OnlineLearning::State>& s, const policies::PolicyFile& f,
                                                     const std::string& name) {
-  auto a = agent_from_policy_file(f, s->platform, s->model, s->data_dir, s->source);
+  auto a = policies::agent_from_policy_file(f, s->platform, s->model, s->data_dir, s->source);
   if (!a.ok()) return a.status();
   std::unique_ptr<policies::Controller> c = std::make_unique<LearningController>(std::move(a->controller), s, name);
   return c;
@@ -122,7 +121,7 @@ Result<std::unique_ptr<OnlineLearning>> OnlineLearning::create(const policies::P
   s->model = model;
   s->obs_size = net.input_size();
   s->num_actions = net.output_size();
-  agent::DqnOptions dq;
+  DqnOptions dq;
   dq.observation_size = s->obs_size;
   dq.num_actions = s->num_actions;
   const auto& ls = net.options().layer_sizes;
@@ -130,15 +129,15 @@ Result<std::unique_ptr<OnlineLearning>> OnlineLearning::create(const policies::P
   dq.hidden_activation = net.options().hidden_activation;
   dq.batch_size = o.batch_size;
   dq.seed = o.seed;
-  auto dqn = agent::Dqn::create(dq);
+  auto dqn = Dqn::create(dq);
   if (!dqn.ok()) return Error(dqn.status().code(), source + ": online learner: " + dqn.status().message());
   s->dqn = std::move(dqn.value());
   std::copy(net.params().begin(), net.params().end(), s->dqn.online().params().begin());  // warm start
   s->dqn.sync_target();
-  auto rb = agent::ReplayBuffer::create({o.replay_capacity, s->obs_size, s->num_actions, o.seed});
+  auto rb = ReplayBuffer::create({o.replay_capacity, s->obs_size, s->num_actions, o.seed});
   if (!rb.ok()) return Error(rb.status().code(), source + ": online learner: " + rb.status().message());
   s->replay = std::move(rb.value());
-  s->batch = agent::ReplayBatch::make(o.batch_size, s->obs_size, s->num_actions);
+  s->batch = ReplayBatch::make(o.batch_size, s->obs_size, s->num_actions);
   s->ring.resize(static_cast<size_t>(o.ring_slots));
   for (auto& slot : s->ring) slot.obs.resize(static_cast<size_t>(s->obs_size));
   auto first = build(s, file, "online:" + source.substr(source.find_last_of('/') + 1) + "#0");
@@ -153,8 +152,8 @@ OnlineLearning::~OnlineLearning() { stop(); }
 
 std::unique_ptr<policies::Controller> OnlineLearning::take_controller() { return std::move(first_); }
 
-void OnlineLearning::start(Controller& ctl) {
-  s_->ctl = &ctl;
+void OnlineLearning::start(std::function<void(std::unique_ptr<policies::Controller>)> publish) {
+  s_->publish = std::move(publish);
   std::shared_ptr<State> s = s_;
   th_ = std::thread([s] {
     State::Slot last, cur;
@@ -189,14 +188,14 @@ void OnlineLearning::start(Controller& ctl) {
       }
       std::swap(last, cur);
       have_last = true;
-      if (since_publish >= static_cast<std::uint64_t>(s->o.publish_every_updates) && s->ctl) {
+      if (since_publish >= static_cast<std::uint64_t>(s->o.publish_every_updates) && s->publish) {
         since_publish = 0;
         policies::PolicyFile f = s->file;
         f.mlp = s->dqn.online();
         const std::uint64_t k = s->published.load() + 1;
         auto c = build(s, f, "online:" + s->source.substr(s->source.find_last_of('/') + 1) + "#" + std::to_string(k));
         if (c.ok()) {
-          s->ctl->propose_policy(std::move(c.value()));
+          s->publish(std::move(c.value()));
           s->published.fetch_add(1, std::memory_order_relaxed);
         }
       }
@@ -224,4 +223,14 @@ OnlineLearningStats OnlineLearning::stats() const noexcept {
   return r;
 }
 
-}  // namespace hetsched::runtime
+policies::PolicyLearnerFactory online_learner_factory(const OnlineLearningOptions& options) {
+  return [options](const policies::PolicyFile& file, const std::string& source, const policies::PlatformDesc& platform,
+                   const policies::ModelDesc& model,
+                   const std::string& data_dir) -> Result<std::unique_ptr<policies::PolicyLearner>> {
+    auto ol = OnlineLearning::create(file, source, platform, model, data_dir, options);
+    if (!ol.ok()) return ol.status();
+    return std::unique_ptr<policies::PolicyLearner>(std::move(ol.value()));
+  };
+}
+
+}  // namespace hetsched::agent
