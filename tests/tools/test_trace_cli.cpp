@@ -238,8 +238,8 @@ TEST(TraceCli, ImportArmcoupPowerAndLogBecomeATrace) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("power_MobileV1_BB.csv:2: time goes backwards"), std::string::npos) << r.err;
   EXPECT_FALSE(std::ifstream(bad).good());
-  for (const std::string& power : {"2,10,100\n", "1,abc,100\n", "1,10\n", "1,10,-5\n", "1,10,100,7\n"}) {
-    write_armcoup(dir, "MobileV1_BB", "1,1,1\n" + power, "BB");
+  for (const char* power : {"2,10,100\n", "1,abc,100\n", "1,10\n", "1,10,-5\n", "1,10,100,7\n"}) {
+    write_armcoup(dir, "MobileV1_BB", std::string("1,1,1\n") + power, "BB");
     r = hs("trace import-armcoup '" + dir + "/power_MobileV1_BB.csv' '" + dir + "/time_MobileV1_BB.txt' --out '" + bad + "'");
     EXPECT_EQ(r.code, 1) << power;
     EXPECT_NE(r.err.find("power_MobileV1_BB.csv:2:"), std::string::npos) << r.err;
