@@ -278,25 +278,53 @@ Ci bootstrap_median(const std::vector<double>& v, int resamples = 10000) {
   return ci;
 }
 
-// One round of one configuration on the controller core; returns {decide p99, whole-period p99}.
-// kind 0/1 = no sink (A, A'), 2 = the server with 8 reading subscribers (B). The server and the
-// readers are created on the calling thread, so they inherit its (io-side) affinity.
+// One round of one configuration on the controller core; returns {decide p99, whole-period p99}
+// and the CPU the rest of the process used meanwhile (% of one core). kind 0/1 = no sink (A, A'),
+// 2 = the server with 8 reading subscribers (B), 3 = no sink while a spinner keeps the io side
+// as busy as B does (C: is a change in B the server's, or any busy neighbour core's?). The
+// server, readers and spinner start on the calling thread, so they inherit its (io-side) affinity.
 struct RoundOut {
-  double p99 = 0, period99 = 0;
+  double p99 = 0, period99 = 0, other_cpu_pct = 0;
 };
+double g_spin_duty = 0.3;  // spinner: busy this fraction of every 1 ms (set from B's measured io-side CPU)
+double cpu_s(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 RoundOut round_on(Setup& su, int kind, double round_s, const std::vector<int>& ctl_cpus, std::uint64_t* sent, std::uint64_t* lost) {
   RoundOut out;
   auto timed = [&](ht::RecordSink* sink) {
     std::vector<double> us, period;
+    double ctl_cpu = 0;
+    const double proc0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), wall0 = cpu_s(CLOCK_MONOTONIC);
     std::thread t([&] {
       if (!ctl_cpus.empty()) pin_self(ctl_cpus);
+      const double c0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
       us = run_controller(su, sink, round_s, &period);
+      ctl_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - c0;
     });
     t.join();
+    out.other_cpu_pct = 100 * (cpu_s(CLOCK_PROCESS_CPUTIME_ID) - proc0 - ctl_cpu) / (cpu_s(CLOCK_MONOTONIC) - wall0);
     out.p99 = pct(us, 0.99), out.period99 = pct(period, 0.99);
   };
   if (kind < 2) {
     timed(nullptr);
+    return out;
+  }
+  if (kind == 3) {
+    std::atomic<bool> stop{false};
+    std::thread spin([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        const auto t0 = Steady::now();
+        while (Steady::now() - t0 < std::chrono::duration<double>(g_spin_duty * 1e-3)) {
+        }
+        std::this_thread::sleep_until(t0 + std::chrono::milliseconds(1));
+      }
+    });
+    timed(nullptr);
+    stop = true;
+    spin.join();
     return out;
   }
   auto srv = hr::StreamServer::create(server_options(su), g_clock);
@@ -330,32 +358,36 @@ int acceptance(int pairs, double round_s, bool pin) {
     io_cpus.assign(cpus.begin(), cpus.end() - 1);
     if (!pin_self(io_cpus)) std::fprintf(stderr, "pthread_setaffinity_np failed: running unpinned\n"), ctl_cpus.clear();
   }
-  std::printf("paired acceptance: %d iterations x {A no sink, A' no sink, B server + 8 subscribers} of %.2f s at 1 kHz, random order; "
+  std::printf("paired acceptance: %d iterations x {A no sink, A' no sink, B server + 8 subscribers, C no sink + io core busy} of %.2f s at 1 kHz, random order; "
               "controller on cpu %s, io thread + subscribers on %s\n",
               pairs, round_s, ctl_cpus.empty() ? "any" : std::to_string(ctl_cpus[0]).c_str(),
               ctl_cpus.empty() ? "any" : (std::to_string(io_cpus.front()) + (io_cpus.size() > 1 ? "-" + std::to_string(io_cpus.back()) : "")).c_str());
   std::uint64_t sent = 0, lost = 0;
   round_on(su, 0, 0.3, ctl_cpus, &sent, &lost);  // warm-up (caches, page faults), not counted
-  round_on(su, 2, 0.3, ctl_cpus, &sent, &lost);
+  // B's io side CPU sets the spinner's duty for C.
+  g_spin_duty = std::clamp(round_on(su, 2, 1.0, ctl_cpus, &sent, &lost).other_cpu_pct / 100, 0.02, 0.9);
   sent = lost = 0;
-  std::vector<double> p99[3], per99[3], r_ab, r_aa, rp_ab, rp_aa;
+  constexpr int kKinds = 4;
+  std::vector<double> p99[kKinds], per99[kKinds], other[kKinds], r_ab, r_aa, r_ac, rp_ab, rp_aa;
   std::mt19937 order_rng(7);
-  int order[3] = {0, 1, 2};
+  int order[kKinds] = {0, 1, 2, 3};
   for (int i = 0; i < pairs; ++i) {
-    std::shuffle(order, order + 3, order_rng);
-    RoundOut r[3];
+    std::shuffle(order, order + kKinds, order_rng);
+    RoundOut r[kKinds];
     for (int k : order) r[k] = round_on(su, k, round_s, ctl_cpus, &sent, &lost);
-    for (int k = 0; k < 3; ++k) p99[k].push_back(r[k].p99), per99[k].push_back(r[k].period99);
-    r_ab.push_back(r[2].p99 / r[0].p99), r_aa.push_back(r[1].p99 / r[0].p99);
+    for (int k = 0; k < kKinds; ++k) p99[k].push_back(r[k].p99), per99[k].push_back(r[k].period99), other[k].push_back(r[k].other_cpu_pct);
+    r_ab.push_back(r[2].p99 / r[0].p99), r_aa.push_back(r[1].p99 / r[0].p99), r_ac.push_back(r[3].p99 / r[0].p99);
     rp_ab.push_back(r[2].period99 / r[0].period99), rp_aa.push_back(r[1].period99 / r[0].period99);
   }
-  const char* names[3] = {"A  no sink", "A' no sink (control)", "B  server + 8 subscribers"};
-  std::printf("decision latency (Controller::decide: observe -> apply), p99 per round:\n");
-  for (int k = 0; k < 3; ++k)
-    std::printf("  %-27s median %6.2f us  (rounds %.2f .. %.2f)   whole period (decide + publish) median p99 %6.2f us\n", names[k],
-                median(p99[k]), *std::min_element(p99[k].begin(), p99[k].end()), *std::max_element(p99[k].begin(), p99[k].end()),
-                median(per99[k]));
-  const Ci ab = bootstrap_median(r_ab), aa = bootstrap_median(r_aa), pab = bootstrap_median(rp_ab), paa = bootstrap_median(rp_aa);
+  const char* names[kKinds] = {"A  no sink", "A' no sink (control)", "B  server + 8 subscribers", "C  no sink, io core busy"};
+  std::printf("decision latency (Controller::decide: observe -> apply), p99 per round (C's spinner duty %.0f %% of every 1 ms):\n",
+              100 * g_spin_duty);
+  for (int k = 0; k < kKinds; ++k)
+    std::printf("  %-27s median %6.2f us  (rounds %.2f .. %.2f)   whole period (decide + publish) median p99 %6.2f us   rest of the process %5.1f %% CPU\n",
+                names[k], median(p99[k]), *std::min_element(p99[k].begin(), p99[k].end()), *std::max_element(p99[k].begin(), p99[k].end()),
+                median(per99[k]), median(other[k]));
+  const Ci ab = bootstrap_median(r_ab), aa = bootstrap_median(r_aa), ac = bootstrap_median(r_ac), pab = bootstrap_median(rp_ab),
+           paa = bootstrap_median(rp_aa);
   auto line = [](const char* what, const Ci& c, const std::vector<double>& v) {
     std::printf("  %-44s median %.3f (%+.1f %%), 95 %% CI [%.3f, %.3f] = [%+.1f %%, %+.1f %%], ratios %.2f .. %.2f\n", what, c.median,
                 100 * (c.median - 1), c.lo, c.hi, 100 * (c.lo - 1), 100 * (c.hi - 1), *std::min_element(v.begin(), v.end()),
@@ -364,6 +396,7 @@ int acceptance(int pairs, double round_s, bool pin) {
   std::printf("paired p99 ratios (%d iterations, bootstrap 10000 resamples):\n", pairs);
   line("decide p99  B/A  (server + 8 subs / no sink)", ab, r_ab);
   line("decide p99  A'/A (control: no sink / no sink)", aa, r_aa);
+  line("decide p99  C/A  (control: io core busy, no sink)", ac, r_ac);
   line("period p99  B/A  (decide + publish)", pab, rp_ab);
   line("period p99  A'/A (control)", paa, rp_aa);
   const bool met = ab.lo >= 0.95 && ab.hi <= 1.05;
@@ -528,7 +561,10 @@ int instructions(const std::string& mode, int decisions) {
     while ((*srv)->stats().clients < 8) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     us = run_controller(su, srv->get(), decisions / 1000.0);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    std::printf("server: %llu records sent\n", static_cast<unsigned long long>((*srv)->stats().records_sent));
+    const auto st = (*srv)->stats();
+    std::printf("server: %llu samples in, %llu records sent, %llu lost, %llu dropped before fan-out\n",
+                static_cast<unsigned long long>(st.samples_in), static_cast<unsigned long long>(st.records_sent),
+                static_cast<unsigned long long>(st.records_lost), static_cast<unsigned long long>(st.dropped_before_fanout));
   } else {
     return std::fprintf(stderr, "--instr=%s: expected none or server\n", mode.c_str()), 2;
   }

@@ -78,9 +78,9 @@ grep -E 'stream: (policy push|rolled back)' "$OUT/run.json" | sed 's/^\[[^]]*\] 
 grep '^{' "$OUT/run.json"
 echo "--- summary"
 awk '/^phase [0-9]+ \(/ { n=$2; sub(/^phase [0-9]+ \(/, ""); split($0, p, ", [0-9.]+-"); lab=p[1];
-       match($0, /delivered fps mean [0-9.]+/); fps=substr($0, RSTART+19, RLENGTH-19);
+       match($0, /delivered fps mean [0-9.]+ \(sd [0-9.]+\)/); fps=substr($0, RSTART+19, RLENGTH-19);
        match($0, /[0-9]+ configuration changes/); ch=substr($0, RSTART, RLENGTH);
-       printf "phase %s %-60s fps %6s  %s\n", n, lab, fps, ch }
+       printf "phase %s %-60s fps %-14s %s\n", n, lab, fps, ch }
      /^phase [0-9]+: the device/ { sub(/^phase [0-9]+: /, "  "); print }' "$OUT/train_from.log"
 grep -q '^push 1: accepted' "$OUT/train_from.log" || { echo "eval_stream_push: the first push was not accepted" >&2; exit 1; }
 grep -q '^rollback: accepted' "$OUT/train_from.log" || { echo "eval_stream_push: the rollback was not accepted" >&2; exit 1; }

@@ -45,7 +45,7 @@ struct Phase {
   std::string label;
   double t0_s = 0;
   std::uint64_t decisions = 0, guard = 0, reconfigs = 0, fps_periods = 0;
-  double fps_sum = 0;
+  double fps_sum = 0, fps_sq = 0;
   std::map<std::string, std::uint64_t> configs;
   std::string last_text;
   // Hot-swap check: the network the device should be running in this phase (START in phase 0,
@@ -60,11 +60,13 @@ struct Phase {
     std::uint64_t top_n = 0;
     for (const auto& [c, n] : configs)
       if (n > top_n) top = c, top_n = n;
-    std::printf("phase %d (%s, %.1f-%.1f s): %llu decisions (%llu by the guard), %llu configuration changes, delivered fps mean %.2f over %llu periods, "
+    // Mean and sample standard deviation of the periods' FPS (each period's own window).
+    const double n = static_cast<double>(fps_periods), mean = n > 0 ? fps_sum / n : 0.0;
+    const double sd = n > 1 ? std::sqrt(std::max(0.0, (fps_sq - n * mean * mean) / (n - 1))) : 0.0;
+    std::printf("phase %d (%s, %.1f-%.1f s): %llu decisions (%llu by the guard), %llu configuration changes, delivered fps mean %.2f (sd %.2f) over %llu periods, "
                 "most used %s (%.0f %%)\n",
                 index, label.c_str(), t0_s, t1_s, static_cast<unsigned long long>(decisions), static_cast<unsigned long long>(guard),
-                static_cast<unsigned long long>(reconfigs), fps_periods ? fps_sum / static_cast<double>(fps_periods) : 0.0,
-                static_cast<unsigned long long>(fps_periods), top.c_str(), decisions ? 100.0 * static_cast<double>(top_n) / static_cast<double>(decisions) : 0.0);
+                static_cast<unsigned long long>(reconfigs), mean, sd, static_cast<unsigned long long>(fps_periods), top.c_str(), decisions ? 100.0 * static_cast<double>(top_n) / static_cast<double>(decisions) : 0.0);
     if (ref)
       std::printf("phase %d: the device's action = %s's masked argmax on %llu of %llu decisions\n", index, ref_label.c_str(),
                   static_cast<unsigned long long>(ref_agree), static_cast<unsigned long long>(ref_checked));
@@ -288,7 +290,7 @@ int train_from(const std::vector<std::string>& argv) {
         auto rec = decoder.finish(f->event);
         if (rec.ok()) {
           frame = rec->frame, frame_t_ns = rec->t_ns, have_frame = true;
-          if (frame.fps_ok && std::isfinite(frame.fps)) phases.back().fps_sum += frame.fps, ++phases.back().fps_periods;
+          if (frame.fps_ok && std::isfinite(frame.fps)) phases.back().fps_sum += frame.fps, phases.back().fps_sq += frame.fps * frame.fps, ++phases.back().fps_periods;
           period = std::move(rec.value());
           have_period = true;
         }
