@@ -76,7 +76,10 @@ int run_simulated(Args& a, double seconds) {
   auto target = SimTarget::create(setup, *sc, initial, clock, {.seed = static_cast<std::uint64_t>(*seed), .sim = {}, .sink = out.sink(), .scenario_source = *out.sources.find("scenario")});
   if (!target.ok()) return fail(kExitRuntime, "run: " + target.status().message());
   SimTarget& T = *target.value();
-  if (policy == "oracle") ctl = make_sim_oracle(setup, T);
+  if (policy == "oracle") {
+    (void)oracle_start(*setup, T, initial);  // re-plan before the first period, as env::run_scenario
+    ctl = make_sim_oracle(setup, T);
+  }
   runtime::ControllerOptions co;
   co.period_ns = T.period_ns();
   co.rate_limit_ns = std::min<std::int64_t>(20'000'000, T.period_ns());

@@ -1,8 +1,10 @@
 // Counterfactual conditions from observed telemetry (issue 6, "for a real run, the conditions are
 // the observed per-unit slowdowns and temperatures"): temperatures become ambient_c events by
-// inverting the simulator's thermal network (tools/counterfactual.cpp ambient_from_trace).
+// inverting the simulator's thermal network (tools/counterfactual.cpp ambient_from_trace), or,
+// on a platform without a thermal model (a host profile), die_temp_c events that pin the die.
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <regex>
 
 #include "tests/replay/replay_util.hpp"
@@ -112,11 +114,26 @@ TEST(Counterfactual, AmbientRecoveredWithoutAPowerSensorFromTheModelledPowerOfTh
   }
 }
 
-TEST(Counterfactual, HostTraceWithRisingTemperaturesSaysTheHostProfileCannotUseThem) {
+TEST(Counterfactual, HostTraceWithRisingTemperaturesPinsTheSimulatedDieToThem) {
   // A host-like trace: a real host run with a thermal zone added whose temperature rises 1 C per
-  // period (the host VM has no sensor). The host profile's thermal network is an inert
-  // placeholder, so the counterfactual must say the temperatures are not used, not drop them.
-  const HostProfileEnv profile;
+  // period from 50 C (the host VM has no sensor). The host profile has no thermal model, so the
+  // counterfactual pins the simulated die to the observed temperatures (die_temp_c events). The
+  // profile used here is the fixture plus what `hetsched profile` records on a machine with
+  // sensors (a zone with a 55 C passive trip cooling both units) and a second OPP on unit A, so
+  // the simulated step_wise governor has something to cap once the pinned die crosses the trip.
+  const HostProfileEnv fixture;
+  nlohmann::json prof = nlohmann::json::parse(hetsched::testing_cli::slurp(src("tests/env/data/host_profile_mobilenet_v1.json")));
+  prof["zones"] = nlohmann::json::parse(R"([{"name": "cpu-thermal", "cooled_units": "AB", "trips": [
+      {"temp_mc": 55000, "hysteresis_mc": 2000, "type": "passive"},
+      {"temp_mc": 150000, "hysteresis_mc": 0, "type": "critical"}]}])");
+  auto& opps = prof["units"][0]["opps"];
+  opps.insert(opps.begin(), nlohmann::json{{"freq_khz", opps[0]["freq_khz"].get<int>() / 2}, {"voltage_uv", 1000000}});
+  const std::string prof_path = tmp("cf_host_profile_zones.json");
+  {
+    std::ofstream f(prof_path);
+    f << prof.dump(1);
+  }
+  ::setenv("HETSCHED_HOST_PROFILE", prof_path.c_str(), 1);
   const std::string host = tmp("cf_host.trace"), hot = tmp("cf_host_hot.trace");
   const CliRun rec = hs("run --platform host --model mobilenet_v1 --seconds 2 --quiet --record '" + host + "'");
   ASSERT_EQ(rec.code, 0) << rec.err;
@@ -148,20 +165,36 @@ TEST(Counterfactual, HostTraceWithRisingTemperaturesSaysTheHostProfileCannotUseT
     for (const auto& d : ch.decisions) ASSERT_TRUE(w.value()->append(d).ok());
   }
   ASSERT_TRUE(w.value()->close().ok());
-  ASSERT_GT(periods, 5);
+  ASSERT_GT(periods, 10);
   // The edited trace still replays identically (the temperatures are part of its frames now).
   const CliRun rep = hs("replay '" + hot + "' --json");
   ASSERT_EQ(rep.code, 0) << rep.out << rep.err;
   const CliRun r = hs("replay '" + hot + "' --counterfactual --policy heuristic --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["temperatures"], "temperatures observed but the platform has no thermal model: not used");
-  EXPECT_GE(j["recorded"]["peak_temp_c"].get<double>(), 50.0 + periods - 2);  // the trace's zone was read
-  for (const auto& e : j["scenario"]["events"]) EXPECT_NE(e["type"], "ambient_c");
+  EXPECT_NE(j["temperatures"].get<std::string>().find("die pinned to them"), std::string::npos) << j["temperatures"];
+  const double peak = 50.0 + periods - 1;
+  EXPECT_NEAR(j["recorded"]["peak_temp_c"].get<double>(), peak, 1e-9);  // the trace's zone was read
+  int pins = 0;
+  for (const auto& e : j["scenario"]["events"]) {
+    EXPECT_NE(e["type"], "ambient_c");
+    pins += e["type"] == "die_temp_c" ? 1 : 0;
+  }
+  EXPECT_EQ(pins, periods);  // one per period: the temperature changes every period
+  // The counterfactual's die follows them: same peak, and the 55 C trip throttles unit A from
+  // the governor's first poll after the period that reaches it (55 C is the 6th period's
+  // temperature; below a trip step_wise polls every polling_idle_ms = 1 s = 10 periods) to the end.
+  const auto& cf = j["counterfactual"];
+  EXPECT_NEAR(cf["peak_temp_c"].get<double>(), peak, 0.0005 + 1e-9);
+  const double capped_share = 100.0 * (periods - 6) / periods;
+  EXPECT_GE(cf["throttled_pct"].get<double>(), capped_share - 100.0 * 10 / periods) << cf.dump();
+  EXPECT_GT(cf["throttled_pct"].get<double>(), 0.0) << cf.dump();
+  EXPECT_LE(cf["throttled_pct"].get<double>(), capped_share + 100.0 * 1 / periods) << cf.dump();
+  EXPECT_EQ(j["recorded"]["throttled_pct"].get<double>(), 0.0);  // the host itself reported no cap
   // Text mode prints the same note.
   const CliRun txt = hs("replay '" + hot + "' --counterfactual --policy heuristic");
   ASSERT_EQ(txt.code, 0) << txt.err;
-  EXPECT_NE(txt.out.find("no thermal model: not used"), std::string::npos) << txt.out;
+  EXPECT_NE(txt.out.find("die pinned to them"), std::string::npos) << txt.out;
   // The original (no temperatures) gets no note.
   const CliRun orig = hs("replay '" + host + "' --counterfactual --policy heuristic --json");
   ASSERT_EQ(orig.code, 0) << orig.err;
