@@ -200,3 +200,58 @@ TEST(Counterfactual, HostTraceWithRisingTemperaturesPinsTheSimulatedDieToThem) {
   ASSERT_EQ(orig.code, 0) << orig.err;
   EXPECT_FALSE(nlohmann::json::parse(orig.out).contains("temperatures"));
 }
+
+TEST(Counterfactual, ProfileRecordsTheHostsThermalZonesAndAPinnedDieFollowsThem) {
+  // `hetsched profile --sysfs-root` on a fake sysfs tree: two zones, one with a passive and a
+  // critical trip (written in descending order: the profile sorts them).
+  const std::string root = tmp("fake_sysfs");
+  std::filesystem::remove_all(root);
+  const std::string z0 = root + "/class/thermal/thermal_zone0", z1 = root + "/class/thermal/thermal_zone1";
+  std::filesystem::create_directories(z0);
+  std::filesystem::create_directories(z1);
+  auto put = [](const std::string& path, const std::string& text) { std::ofstream(path) << text << "\n"; };
+  put(z0 + "/type", "cpu-thermal");
+  put(z0 + "/temp", "45000");
+  put(z0 + "/trip_point_0_temp", "95000");
+  put(z0 + "/trip_point_0_type", "critical");
+  put(z0 + "/trip_point_1_temp", "52000");
+  put(z0 + "/trip_point_1_type", "passive");
+  put(z0 + "/trip_point_1_hyst", "2000");
+  put(z1 + "/type", "gpu-thermal");
+  put(z1 + "/temp", "40000");
+  const std::string prof = tmp("profile_zones.json");
+  const CliRun p = hs("profile --platform host --model mobilenet_v1 --reps 1 --warmup 0 --handover-seconds 0 --sysfs-root '" +
+                      root + "' --out '" + prof + "'");
+  ASSERT_EQ(p.code, 0) << p.err;
+  const auto j = nlohmann::json::parse(hetsched::testing_cli::slurp(prof));
+  ASSERT_EQ(j["zones"].size(), 2u) << j["zones"].dump();
+  EXPECT_EQ(j["zones"][0]["name"], "cpu-thermal");
+  ASSERT_EQ(j["zones"][0]["trips"].size(), 2u);
+  EXPECT_EQ(j["zones"][0]["trips"][0]["temp_mc"], 52000);
+  EXPECT_EQ(j["zones"][0]["trips"][0]["type"], "passive");
+  EXPECT_EQ(j["zones"][0]["trips"][0]["hysteresis_mc"], 2000);
+  EXPECT_EQ(j["zones"][0]["trips"][1]["type"], "critical");
+  EXPECT_EQ(j["zones"][1]["trips"].size(), 0u);
+  // The profile loads as a platform, and a die_temp_c event pins its simulated zones.
+  const std::string sc = tmp("pin_scenario.json");
+  put(sc, R"({"name": "pin", "duration_s": 5, "decision_period_ms": 100,
+    "initial": {"ambient_c": 25, "target_fps": 10, "max_latency_ms": null, "power_budget_mw": null},
+    "events": [{"t_s": 1, "type": "die_temp_c", "value": 61.5}, {"t_s": 3, "type": "die_temp_c", "value": 40}]})");
+  const CliRun s = hs("sim --platform '" + prof + "' --model mobilenet_v1 --scenario '" + sc + "' --policy static-best --json");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(s.out)["peak_temp_c"].get<double>(), 61.5);
+  // Without --sysfs-root a tree without thermal zones still profiles (zones: []).
+  std::filesystem::remove_all(root + "/class/thermal");
+  std::filesystem::create_directories(root + "/class/thermal");
+  const CliRun none = hs("profile --platform host --model mobilenet_v1 --reps 1 --warmup 0 --handover-seconds 0 --sysfs-root '" +
+                         root + "' --out '" + prof + "'");
+  ASSERT_EQ(none.code, 0) << none.err;
+  EXPECT_EQ(nlohmann::json::parse(hetsched::testing_cli::slurp(prof))["zones"].size(), 0u);
+  // A die_temp_c value outside the format is a clear error naming the field.
+  put(sc, R"({"name": "pin", "duration_s": 5, "decision_period_ms": 100,
+    "initial": {"ambient_c": 25, "target_fps": 10, "max_latency_ms": null, "power_budget_mw": null},
+    "events": [{"t_s": 1, "type": "die_temp_c", "value": 400}]})");
+  const CliRun bad = hs("sim --platform rockpi_n10 --model googlenet --scenario '" + sc + "' --policy static-best");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("events[0].value"), std::string::npos) << bad.err;
+}
