@@ -70,8 +70,8 @@ std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, 
       else if (l.op == OpType::kConv) f[10] += gmac;
       else if (l.op == OpType::kPointwiseConv) f[12] += gmac;
       // The image-input conv is slow per MAC on every unit (K = C_in k^2 = 27..363 is a poor
-      // GEMM shape): on the Mali it takes 14-23 ms for 0.1 G-MAC (AlexNet, GoogleNet, ResNet50
-      // conv1), ~2.5x the rate of the other dense convs.
+      // GEMM shape): on the Mali the conv1 groups of AlexNet, GoogleNet and ResNet50 take
+      // 14-23 ms for ~0.1 G-MAC (GoogleNet: ~2.8x the per-MAC time of its next conv group).
       if (l.op == OpType::kConv && cin_g <= 4) f[16] += gmac;
       if (!gemv) f[15] += static_cast<double>(l.param_bytes) * 1e-6;
       f[14] += out_el * 4e-6;  // fp32 activations written (and read back by the next layer)
