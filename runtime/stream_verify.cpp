@@ -37,7 +37,7 @@ Result<policies::PolicyFile> verify_pushed_policy(std::string_view bytes, const 
   }
   const int in = file->mlp.input_size(), out = file->mlp.output_size();
   const std::vector<std::uint8_t> all(static_cast<std::size_t>(out), 1);
-  std::vector<std::uint8_t> mask(static_cast<std::size_t>(out), 1);
+  std::vector<std::uint8_t> mask(static_cast<std::size_t>(out), 1), nominal(static_cast<std::size_t>(out), 1);
   policies::MlpPolicy probe(file->mlp, "pushed");
   for (std::size_t i = 0; i < window.size(); ++i) {
     const auto& obs = window[i].observation;
@@ -64,7 +64,13 @@ Result<policies::PolicyFile> verify_pushed_policy(std::string_view bytes, const 
       int best = 0;
       for (int a = 1; a < out; ++a)
         if (q[static_cast<std::size_t>(a)] > q[static_cast<std::size_t>(best)]) best = a;
-      if (!mask[static_cast<std::size_t>(best)]) ++rep.prefers_masked;
+      // Counted only when the device's *state* masks it: allowed with every unit online and
+      // uncapped (the nominal MaskInput) from the same configuration. An action the board can
+      // never take there (a statically refused candidate, a DVFS step on a one-OPP unit) is
+      // masked in training too, so its Q-value was never trained and ranking it first says
+      // nothing about having learned the wrong board (a real host policy was refused for that).
+      const bool nominal_ok = !mask_fn(window[i].current, policies::MaskInput{}, nominal) || nominal[static_cast<std::size_t>(best)];
+      if (!mask[static_cast<std::size_t>(best)] && nominal_ok) ++rep.prefers_masked;
     }
   }
   // fraction = prefers_masked / masked; a share above the bound means the network ranks actions

@@ -24,10 +24,13 @@ using MaskFn = std::function<bool(const policies::Config&, const policies::MaskI
 struct PushCheck {
   std::optional<policies::PolicySchema> schema;  // checked when set
   int observation_size = 0, num_actions = 0;     // checked when > 0
-  // Largest accepted fraction of masked window decisions whose *unmasked* argmax is a masked
-  // action. The agent masks at decide time, so such a policy never takes it — but a policy that
-  // mostly "wants" offline/capped units has learned the wrong board; 0.25 tolerates the
-  // transitions around a hotplug/cap change while rejecting a policy that prefers them.
+  // Largest accepted fraction of masked window decisions whose *unmasked* argmax is an action
+  // masked by the device's state (allowed with every unit online and uncapped, masked under the
+  // recorded MaskInput). The agent masks at decide time, so such a policy never takes it — but a
+  // policy that mostly "wants" offline/capped units has learned the wrong board; 0.25 tolerates
+  // the transitions around a hotplug/cap change while rejecting a policy that prefers them.
+  // Actions masked even nominally (statically refused candidates) are not counted: they are
+  // masked in training as well, so their Q-values are untrained.
   double max_masked_preference = 0.25;
 };
 
@@ -44,7 +47,7 @@ struct WindowEntry {
 struct PushReport {
   std::size_t checked = 0;         // observations run through the policy
   std::size_t masked = 0;          // of them, with a rebuilt mask
-  std::size_t prefers_masked = 0;  // of those, unmasked argmax masked
+  std::size_t prefers_masked = 0;  // of those, unmasked argmax masked by the state (not nominally)
   double masked_fraction() const noexcept { return masked ? static_cast<double>(prefers_masked) / static_cast<double>(masked) : 0.0; }
 };
 

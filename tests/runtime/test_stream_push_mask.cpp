@@ -176,3 +176,40 @@ TEST(StreamPushMask, VerifyReportsFractionAndBound) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("action space of the pushed policy: candidate 'X' unknown"), std::string::npos);
 }
+
+TEST(StreamPushMask, ActionsMaskedEvenNominallyAreNotCountedAsPreferred) {
+  // A host profile's statically refused candidates are masked in every state (and in training),
+  // so their Q-values are untrained: ranking one first is not "learned the wrong board". The
+  // count uses only actions the device's *state* masks (allowed with every unit online and
+  // uncapped). Here the policy's favourite is masked structurally (the mask ignores the
+  // MaskInput) at all 20 decisions: accepted, fraction 0; the same favourite masked through the
+  // sensed cap (toy_mask) is rejected.
+  hp::Mlp p = net(0.6f);
+  std::vector<hr::WindowEntry> w(20);
+  int fav = -1;
+  for (int i = 0; i < 20; ++i) {
+    auto& e = w[static_cast<std::size_t>(i)];
+    e.observation = {0.3f, 0.3f, -0.1f, 0.2f};  // same state: one favourite
+    e.has_mask = true;
+    fav = argmax(p.forward(e.observation));
+    e.mask.max_opp[0] = fav;
+  }
+  auto structural = [fav](const hp::PolicyFile&) -> hetsched::Result<hr::MaskFn> {
+    return hr::MaskFn([fav](const hp::Config&, const hp::MaskInput&, std::span<std::uint8_t> out) {
+      for (std::size_t a = 0; a < out.size(); ++a) out[a] = static_cast<int>(a) != fav;
+      return true;
+    });
+  };
+  const std::string bytes = hp::encode_policy(p, kSchema, {});
+  hr::PushReport rep;
+  const hr::PushCheck check{kSchema, 0, 0};
+  auto ok = hr::verify_pushed_policy(bytes, check, w, structural, &rep);
+  EXPECT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(rep.masked, 20u);
+  EXPECT_EQ(rep.prefers_masked, 0u);
+  auto state = [](const hp::PolicyFile&) -> hetsched::Result<hr::MaskFn> { return toy_mask(); };
+  auto bad = hr::verify_pushed_policy(bytes, check, w, state, &rep);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(rep.prefers_masked, 20u);
+  EXPECT_NE(bad.status().message().find("20 of 20 masked decisions (fraction 1.000"), std::string::npos) << bad.status().message();
+}

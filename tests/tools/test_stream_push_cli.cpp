@@ -6,6 +6,7 @@
 // verdicts and on which network produced the streamed actions.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -25,18 +26,21 @@ std::string q(const std::string& s) { return "'" + s + "'"; }
 
 TEST(StreamPushCli, TrainedHostPolicyIsVerifiedHotSwappedAndRolledBack) {
   const std::string src = HETSCHED_SOURCE_DIR;
-  const std::string profile = hc::temp_path("push", "profile.json"), weak = hc::temp_path("push", "weak.policy"),
-                    good = hc::temp_path("push", "good.policy"), online = hc::temp_path("push", "online.policy");
+  // Temporary files carry the pid: another build dir's test binary may run this test at the same
+  // time in the same TempDir (it once truncated our stdout file mid-run).
+  const std::string pre = "push" + std::to_string(getpid());
+  const std::string profile = hc::temp_path(pre, "profile.json"), weak = hc::temp_path(pre, "weak.policy"),
+                    good = hc::temp_path(pre, "good.policy"), online = hc::temp_path(pre, "online.policy");
   // A real (minimal) profile of this machine: the run checks its units against the host's.
-  auto p = hc::run_cli("push", "profile --platform host --model mobilenet_v1 --out " + q(profile) + " --reps 1 --warmup 0 --handover-seconds 0");
+  auto p = hc::run_cli(pre, "profile --platform host --model mobilenet_v1 --out " + q(profile) + " --reps 1 --warmup 0 --handover-seconds 0");
   ASSERT_EQ(p.code, 0) << p.err;
   const std::string sc = " --scenarios " + q(src + "/tests/env/data/host_scenario.json");
-  auto tw = hc::run_cli("push", "train --platform " + q(profile) + " --model mobilenet_v1" + sc + " --out " + q(weak) + " --seed 2 --steps 1");
+  auto tw = hc::run_cli(pre, "train --platform " + q(profile) + " --model mobilenet_v1" + sc + " --out " + q(weak) + " --seed 2 --steps 1");
   ASSERT_EQ(tw.code, 0) << tw.err;
-  auto tg = hc::run_cli("push", "train --platform " + q(profile) + " --model mobilenet_v1" + sc + " --out " + q(good) + " --seed 1 --steps 3000");
+  auto tg = hc::run_cli(pre, "train --platform " + q(profile) + " --model mobilenet_v1" + sc + " --out " + q(good) + " --seed 1 --steps 3000");
   ASSERT_EQ(tg.code, 0) << tg.err;
 
-  const std::string run_out = hc::temp_path("push", "run.json"), run_err = hc::temp_path("push", "run.log");
+  const std::string run_out = hc::temp_path(pre, "run.json"), run_err = hc::temp_path(pre, "run.log");
   const std::string cmd = q(HETSCHED_BINARY) + " run --platform host --model mobilenet_v1 --profile " + q(profile) + " --policy " + q(weak) +
                           " --seconds 9 --listen 127.0.0.1:0 --quiet --json >" + q(run_out) + " 2>" + q(run_err);
   std::remove(run_out.c_str());  // a previous run's "listening on" line must not be read
@@ -55,7 +59,7 @@ TEST(StreamPushCli, TrainedHostPolicyIsVerifiedHotSwappedAndRolledBack) {
     run.join();
     FAIL() << "the run never listened: " << hc::slurp(run_err);
   }
-  auto tf = hc::run_cli("push", "train --from " + addr + " --policy " + q(good) + " --profile " + q(profile) + " --out " + q(online) +
+  auto tf = hc::run_cli(pre, "train --from " + addr + " --policy " + q(good) + " --profile " + q(profile) + " --out " + q(online) +
                                     " --push-start 1.5 --rollback-at 3.5 --push-every 2 --seconds 7");
   run.join();
   const std::string run_log = hc::slurp(run_err);
