@@ -4,7 +4,8 @@
 //   A1  energy/frame <= 1.10 x oracle while qos_violation_pct <= oracle + 3   (per scenario)
 //   A2  changing scenarios: qos < static-best and every governor; energy < governor:performance
 //   A3  median periods back within QoS after a change <= 10
-// A plain program (not a timed unit test): `bench_eval_agent [--policies DIR] [model ...]`;
+// A plain program (not a timed unit test): `bench_eval_agent [--policies DIR] [--scenario NAME] [model ...]`
+// (--scenario: only that scenario file, by stem);
 // DIR holds rockpi_n10_<model>.policy (default: the shipped policies/trained/). The trained
 // agent's line also shows its safety-layer counters (guard jumps, vetoed moves, policy jumps).
 #include <algorithm>
@@ -21,9 +22,10 @@ namespace he = hetsched::env;
 int main(int argc, char** argv) {
   const std::string data = HETSCHED_ENV_DATA_DIR "/..";
   std::vector<std::string> models = {"googlenet", "mobilenet_v1", "resnet50"}, given;
-  std::string dir;
+  std::string dir, only;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--policies" && i + 1 < argc) dir = argv[++i];
+    else if (std::string(argv[i]) == "--scenario" && i + 1 < argc) only = argv[++i];
     else given.push_back(argv[i]);
   }
   if (!given.empty()) models = given;
@@ -31,7 +33,7 @@ int main(int argc, char** argv) {
   for (const char* dir : {"/env/scenarios", "/env/scenarios/heldout"}) {
     std::vector<std::string> in;
     for (const auto& e : std::filesystem::directory_iterator(data + dir))
-      if (e.path().extension() == ".json") in.push_back(e.path().string());
+      if (e.path().extension() == ".json" && (only.empty() || e.path().stem() == only)) in.push_back(e.path().string());
     std::sort(in.begin(), in.end());
     files.insert(files.end(), in.begin(), in.end());
   }
@@ -70,7 +72,8 @@ int main(int argc, char** argv) {
                     rr->metrics.energy_per_frame_mj, rr->metrics.fps_mean,
                     rec.empty() ? "-" : std::to_string(rec[rec.size() / 2]).c_str());
         if (const auto* n = ctl ? hetsched::policies::agent_counters(*ctl) : nullptr)
-          std::printf("%-22s %-22s guard jumps %ld, vetoes %ld, policy jumps %ld\n", "", "", n->guard_jumps, n->vetoes, n->policy_jumps);
+          std::printf("%-22s %-22s guard jumps %ld, economy jumps %ld, vetoes %ld, policy jumps %ld\n", "", "", n->guard_jumps,
+                      n->economy_jumps, n->vetoes, n->policy_jumps);
         r[p] = *rr;
       }
       const auto& t = r["trained"].metrics;

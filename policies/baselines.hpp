@@ -81,10 +81,15 @@ struct AgentOptions {
                                  // (a 2 % band for measurement noise in the sensed slowdowns)
   double veto_margin = 1.02;  // a policy jump needs predicted fps >= veto_margin · target (hysteresis
                               // against the guard's 1.0 trigger: no flip-flop on a borderline candidate)
+  double economy_saving = 0.15;  // economy jump: a candidate predicted to meet the targets with fps_margin
+                                 // and >= this fraction cheaper per frame than the running one (0 = off)
+  int economy_settled = 20;      // ... once the running configuration has run this many periods unchanged
+  double best_effort_fraction = 0.95;  // no allowed candidate meets the target: the margins above
+                                       // apply to this fraction of the fastest one's predicted FPS
 };
 // Counters of the last run (reset by Controller::reset): decisions, guard jumps, vetoed moves.
 struct AgentCounters {
-  long decisions = 0, guard_jumps = 0, vetoes = 0, policy_jumps = 0;
+  long decisions = 0, guard_jumps = 0, vetoes = 0, policy_jumps = 0, economy_jumps = 0;
 };
 
 // The trained agent as a controller: encode → mask → policy.decide → action space apply.
