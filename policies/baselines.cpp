@@ -228,10 +228,14 @@ class AgentController final : public Controller {
     const int a = pol_->decide(obs_, mask_);
     const bool guard = o_.guard && enc_.has_costs();
     // Without a target (as fast as possible) "meeting QoS" = within 10 % of the fastest allowed.
+    // Every candidate's predictions, once per decision (the rules below read them many times).
     fastest_fps_ = 0;
     if (guard)
-      for (int k = 0; k < space_->num_candidates(); ++k)
-        if (mask_[static_cast<size_t>(k)]) fastest_fps_ = std::max(fastest_fps_, enc_.predicted_fps(k, st_));
+      for (int k = 0; k < space_->num_candidates() && k < ActionSpace::kMaxCandidates; ++k) {
+        fps_[static_cast<size_t>(k)] = enc_.predicted_fps(k, st_);
+        mj_[static_cast<size_t>(k)] = enc_.predicted_energy_mj(k, st_, f.target_fps);
+        if (mask_[static_cast<size_t>(k)]) fastest_fps_ = std::max(fastest_fps_, pfps(k));
+      }
     mode_ = f.target_fps > 0 ? Mode::kTarget : Mode::kFlatOut;
     if (guard && mode_ == Mode::kTarget && !any_feasible(f)) mode_ = Mode::kBestEffort;
     // Is the running configuration predicted to miss QoS under what was just sensed?
@@ -259,7 +263,7 @@ class AgentController final : public Controller {
       // move only for a clearly (10 %) faster configuration: re-splitting between near-equal
       // "fastest" candidates only costs drains.
       const bool worth = lost || cur_k < 0 || feasible(g, f) ||
-                         enc_.predicted_fps(g, st_) >= 1.1 * enc_.predicted_fps(cur_k, st_);
+                         pfps(g) >= 1.1 * pfps(cur_k);
       if (g >= 0 && !(space_->candidate(g) == c_) && worth) {
         ++n_.guard_jumps;
         hold_ = o_.hold_periods;
@@ -274,9 +278,9 @@ class AgentController final : public Controller {
         st_.settled >= o_.economy_settled && !f.reconfiguring) {
       const int g = pick(f);
       const bool policy_there = jump && feasible(a, f, o_.veto_margin) &&
-                                enc_.predicted_energy_mj(a, st_, f.target_fps) <= (1 - o_.economy_saving) * enc_.predicted_energy_mj(cur_k, st_, f.target_fps);
+                                pen(a) <= (1 - o_.economy_saving) * pen(cur_k);
       if (g >= 0 && !policy_there && !(space_->candidate(g) == c_) && feasible(g, f, o_.fps_margin) &&
-          enc_.predicted_energy_mj(g, st_, f.target_fps) <= (1 - o_.economy_saving) * enc_.predicted_energy_mj(cur_k, st_, f.target_fps)) {
+          pen(g) <= (1 - o_.economy_saving) * pen(cur_k)) {
         ++n_.economy_jumps;
         hold_ = o_.hold_periods;
         infeasible_ = violated_ = 0;
@@ -292,10 +296,10 @@ class AgentController final : public Controller {
     // NPU candidate (predicted 12.1 FPS at a 12 FPS target) was vetoed for 55 s while a 25 FPS
     // CPU+GPU configuration ran at 1.19x the oracle's energy; a flip-flop back costs less.
     const bool cheap_enough = jump && hold_ == 0 && mode_ == Mode::kTarget && feasible(a, f) &&
-                              enc_.predicted_energy_mj(a, st_, f.target_fps) <= 0.9 * enc_.predicted_energy_mj(cur_k, st_, f.target_fps);
+                              pen(a) <= 0.9 * pen(cur_k);
     if (guard && jump && !must_move && (mode_ == Mode::kBestEffort || any_feasible(f)) && !cheap_enough &&
         !feasible(a, f, hold_ > 0 ? o_.fps_margin : o_.veto_margin) &&
-        (!cur_bad || hold_ > 0 || enc_.predicted_fps(a, st_) < cur_fps)) {
+        (!cur_bad || hold_ > 0 || pfps(a) < cur_fps)) {
       ++n_.vetoes;
       return c_;
     }
@@ -308,13 +312,13 @@ class AgentController final : public Controller {
     // sensed), the same 2 % rule holds for jumps: mobilenet_v1's policy alternated between two
     // NPU hosts predicted 345 and 348 mJ/frame in bg_little_bursts (70 re-splits, +17 points).
     if (guard && mode_ == Mode::kTarget && jump && !must_move && !cur_bad && violated_ == 0 && !qos_violated(f) &&
-        !(enc_.predicted_energy_mj(a, st_, f.target_fps) < 0.98 * enc_.predicted_energy_mj(cur_k, st_, f.target_fps))) {
+        !(pen(a) < 0.98 * pen(cur_k))) {
       ++n_.vetoes;
       return c_;
     }
     if (guard && mode_ == Mode::kBestEffort && !must_move && !cur_bad && a != space_->stay_action()) {
       const bool worse =
-          jump ? !(enc_.predicted_energy_mj(a, st_, f.target_fps) < 0.98 * enc_.predicted_energy_mj(cur_k, st_, f.target_fps))
+          jump ? !(pen(a) < 0.98 * pen(cur_k))
                : a >= space_->num_candidates() &&
                      enc_.predicted_fps(space_->apply(a, c_), -1, st_) < std::min(cur_fps, o_.veto_margin * best_effort_ref());
       if (worse) {
@@ -336,13 +340,13 @@ class AgentController final : public Controller {
   // Candidate k predicted to meet the frame's targets under the sensed slowdowns.
   bool feasible(int k, const TelemetryFrame& f, double margin = 1.0) const noexcept {
     if (k < 0 || k >= space_->num_candidates()) return false;
-    const double fps = enc_.predicted_fps(k, st_);
+    const double fps = pfps(k);
     if (mode_ == Mode::kBestEffort) return fps >= margin * best_effort_ref();
     if (f.target_fps > 0 && fps < margin * f.target_fps) return false;
     if (!(f.target_fps > 0) && fps < 0.9 * fastest_fps_) return false;
     if (f.power_budget_mw > 0) {
       const double run = f.target_fps > 0 ? std::min(f.target_fps, fps) : fps;
-      if (enc_.predicted_energy_mj(k, st_, f.target_fps) * run > f.power_budget_mw) return false;
+      if (pen(k) * run > f.power_budget_mw) return false;
     }
     if (f.max_latency_us_target > 0) {
       double lat_ms = 0;
@@ -352,6 +356,9 @@ class AgentController final : public Controller {
     }
     return true;
   }
+  // This decision's predicted FPS / energy per frame of candidate k (0 out of range).
+  double pfps(int k) const noexcept { return k >= 0 && k < space_->num_candidates() ? fps_[static_cast<size_t>(k)] : 0.0; }
+  double pen(int k) const noexcept { return k >= 0 && k < space_->num_candidates() ? mj_[static_cast<size_t>(k)] : 0.0; }
   // Best effort: the reference FPS the margins apply to (trigger 0.98 -> 93 % of the fastest
   // allowed candidate's predicted FPS, veto 1.02 -> 97 %, guard pick 1.03 -> 98 %).
   double best_effort_ref() const noexcept { return o_.best_effort_fraction * fastest_fps_; }
@@ -370,11 +377,11 @@ class AgentController final : public Controller {
     double best_fps = 0, best_e[2] = {0, 0};
     for (int k = 0; k < space_->num_candidates(); ++k) {
       if (!mask_[static_cast<size_t>(k)]) continue;
-      const double fps = enc_.predicted_fps(k, st_);
+      const double fps = pfps(k);
       if (fps > best_fps) best_fps = fps, fastest = k;
       for (int i = 0; i < 2; ++i) {
         if (!feasible(k, f, i == 0 ? o_.fps_margin : 1.0)) continue;
-        const double e = enc_.predicted_energy_mj(k, st_, f.target_fps);
+        const double e = pen(k);
         if (best[i] < 0 || e < best_e[i]) best[i] = k, best_e[i] = e;
       }
     }
@@ -392,6 +399,7 @@ class AgentController final : public Controller {
   Config c_{};
   int last_ = kNoAction, infeasible_ = 0, violated_ = 0, hold_ = 0;
   double fastest_fps_ = 0;  // this period: the fastest allowed candidate's predicted FPS
+  std::array<double, ActionSpace::kMaxCandidates> fps_{}, mj_{};  // this period's predictions per candidate
   // kTarget: some allowed candidate is predicted to meet the targets; kBestEffort: a target is
   // set and none is; kFlatOut: no target.
   enum class Mode { kTarget, kBestEffort, kFlatOut } mode_ = Mode::kTarget;
