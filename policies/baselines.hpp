@@ -69,8 +69,20 @@ std::unique_ptr<Controller> make_heuristic(const PlatformDesc& platform, const M
 //                    for hold_periods the policy may only move to configurations predicted to
 //                    meet QoS (the delivered-FPS window needs ~1 s to show the effect).
 // Without a target FPS (as fast as possible) "meets QoS" means a predicted FPS within 10 % of
-// the fastest allowed candidate's. The guard needs the action space's predicted costs; without
-// them it never fires.
+// the fastest allowed candidate's.
+//   best effort      a target is set and no allowed candidate is predicted to meet it: the
+//                    margins apply to best_effort_fraction x the fastest allowed candidate's
+//                    predicted FPS (the oracle's fallback: fastest, then cheapest among
+//                    near-ties); no violated-QoS trigger; from a configuration in that band a
+//                    jump must be predicted >= 2 % cheaper and a nudge must stay in the band;
+//   energy rule      with a target the running configuration is predicted to meet (no
+//                    violation sensed), a policy jump must be predicted >= 2 % cheaper;
+//   economy jump     after economy_settled unchanged periods meeting the targets, move to the
+//                    cheapest candidate predicted to meet them with fps_margin if it is
+//                    predicted >= economy_saving cheaper per frame;
+//   borderline       a candidate meeting the target only without the margin is taken (policy
+//                    jump or guard pick) when predicted >= 10 % cheaper.
+// The guard needs the action space's predicted costs; without them it never fires.
 struct AgentOptions {
   bool guard = true;          // enable the QoS guard
   int guard_periods = 2;      // consecutive periods the running config is predicted infeasible
