@@ -1,17 +1,20 @@
 // Streaming acceptance bench (issue 7; docs/streaming.md, figures in docs/results.md).
 //
 //   bench_stream                 acceptance: decision latency p99 (Controller::decide(): observe ->
-//                                encode observation -> decide -> guard -> apply) at 1 kHz with no
-//                                sink / a null sink / the stream server with 8 reading subscribers
-//                                (shuffled order each round, median over rounds of each round's
-//                                p99), plus the whole period (decide + publish_records) for
-//                                reference; then the memory of a server whose client never reads;
-//                                then the Google Benchmark micros.
+//                                encode observation -> decide -> guard -> apply) at 1 kHz, paired
+//                                design (acceptance() below): --pairs iterations of {A no sink,
+//                                A' no sink, B server + 8 reading subscribers} in random order,
+//                                median of the per-iteration p99 ratios B/A (and the control A'/A)
+//                                with bootstrap 95 % CIs; the controller pinned to one core, the io
+//                                thread + subscribers to the other(s). Then the memory of a server
+//                                whose client never reads; then the Google Benchmark micros.
 //   bench_stream --soak=SECONDS  the long soak: 1 kHz decisions, 7 readers + 1 client that never
 //                                reads, RSS and queue bytes sampled every second; exits 1 unless
 //                                memory stayed bounded (ctest entry stream_soak with
 //                                -DHETSCHED_SOAK=ON, label soak).
-//   --rounds=N --round-seconds=S tune the acceptance run (default 11 rounds of 2 s per config);
+//   --pairs=N --round-seconds=S  tune the acceptance run (default 41 iterations, 1 s rounds);
+//   --no-pin --no-memory         run unpinned / skip the never-reading-client memory check;
+//   --instr=none|server          N decisions only, for callgrind (instructions(), below);
 //   --io-nice=N --flush-ms=MS    server io-thread nice value (default 10) and fan-out period (5 ms).
 //
 // Why decide() as "decision latency": it is the time from sensing to the configuration reaching
@@ -26,156 +29,16 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <memory>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <utility>
-#include <boost/asio.hpp>
-
-#include "env/policy_runner.hpp"
-#include "env/scenario.hpp"
-#include "policies/frame_records.hpp"
-#include "runtime/controller.hpp"
-#include "runtime/stream_client.hpp"
-#include "runtime/stream_server.hpp"
-
-namespace hs = hetsched;
-namespace hr = hetsched::runtime;
-namespace hp = hetsched::policies;
-namespace ht = hetsched::telemetry;
-using Steady = std::chrono::steady_clock;
+#include "bench/stream_bench_util.hpp"
 
 namespace {
-
-std::string data_dir() {
-  if (const char* d = std::getenv("HETSCHED_DATA_DIR")) return d;
-  std::string f = __FILE__;  // <src>/bench/bench_stream.cpp
-  return f.substr(0, f.rfind("/bench/"));
-}
-
-double rss_mib() {
-  std::ifstream in("/proc/self/statm");
-  long pages = 0, rss = 0;
-  in >> pages >> rss;
-  return static_cast<double>(rss) * 4096.0 / (1 << 20);
-}
-
-struct NullSink final : ht::RecordSink {
-  void on_sample(const ht::Sample&) noexcept override {}
-  void on_event(const ht::Event&) noexcept override {}
-  void on_decision(const ht::Decision&) noexcept override {}
-};
-
-// Telemetry that changes every period (so the agent and the encoder do real work).
-class BenchTarget final : public hr::ControlTarget {
- public:
-  BenchTarget(const hp::PlatformDesc& p, const hp::ModelDesc& m, const hp::Config& c, hs::Clock& clock)
-      : p_(p), m_(m), cur_(c), clock_(clock) {}
-  const hp::PlatformDesc& platform() const noexcept override { return p_; }
-  const hp::ModelDesc& model() const noexcept override { return m_; }
-  hs::Status observe(hr::ControlSample* s) noexcept override {
-    const double x = static_cast<double>(++n_);
-    s->t_ns = clock_.now_ns();
-    auto& f = s->frame;
-    f.fps = 25 + 5 * std::sin(x * 0.01), f.fps_ok = true;
-    f.latency_us = 40000 + 3000 * std::cos(x * 0.02), f.latency_ok = true, f.max_latency_us = f.latency_us * 1.2;
-    f.power_mw = 3500 + 200 * std::sin(x * 0.03), f.power_ok = true;
-    f.frames = 1, f.num_stages = 3;
-    for (int k = 0; k < 3; ++k) f.stage_latency_us[k] = 10000 + 1000 * k, f.queue_depth[k] = k;
-    for (int u = 0; u < p_.num_units(); ++u) {
-      f.unit_ok[u] = true;
-      f.util[u] = 0.5 + 0.4 * std::sin(x * 0.05 + u);
-      f.freq_khz[u] = p_.units[u].opps.empty() ? 0 : p_.units[u].opps.back().freq_khz;
-    }
-    for (std::size_t z = 0; z < p_.zones.size() && z < hp::kObsMaxZones; ++z) f.temp_mc[z] = 50000, f.temp_ok[z] = true;
-    f.target_fps = 30;
-    s->current = cur_;
-    s->guard.sensors_ok = true;
-    s->guard.frames = n_;
-    return hs::Status::Ok();
-  }
-  hs::Status apply(const hp::Config& c) noexcept override {
-    cur_ = c;
-    return hs::Status::Ok();
-  }
-
- private:
-  const hp::PlatformDesc& p_;
-  const hp::ModelDesc& m_;
-  hp::Config cur_;
-  hs::Clock& clock_;
-  std::uint64_t n_ = 0;
-};
-
-struct Setup {
-  std::shared_ptr<hetsched::env::RunnerSetup> s;
-  hp::Config start;
-  ht::SourceTable sources;
-  std::unique_ptr<hp::FrameCodec> codec;
-};
-
-Setup make_setup() {
-  Setup out;
-  auto s = hetsched::env::make_runner_setup(data_dir(), "rockpi_n10", "googlenet");
-  if (!s.ok()) std::fprintf(stderr, "setup: %s\n", s.status().message().c_str()), std::exit(1);
-  out.s = s.value();
-  auto sc = hetsched::env::load_scenario(data_dir() + "/env/scenarios/combined.json");
-  if (!sc.ok()) std::fprintf(stderr, "scenario: %s\n", sc.status().message().c_str()), std::exit(1);
-  auto st = hetsched::env::static_best(*out.s, *sc);
-  if (!st.ok()) std::fprintf(stderr, "static_best: %s\n", st.status().message().c_str()), std::exit(1);
-  out.start = *st;
-  auto codec = hp::FrameCodec::create(out.s->platform.num_units(), static_cast<int>(out.s->platform.zones.size()), &out.sources);
-  if (!codec.ok()) std::fprintf(stderr, "codec: %s\n", codec.status().message().c_str()), std::exit(1);
-  out.codec = std::make_unique<hp::FrameCodec>(std::move(codec.value()));
-  return out;
-}
-
-// Runs the controller at 1 kHz (wall-clock paced; virtual clock +1 ms per step) for `seconds`
-// and returns the decide() latencies in microseconds (and, if `period_us`, the decide +
-// publish_records ones).
-std::vector<double> run_controller(Setup& su, ht::RecordSink* sink, double seconds, std::vector<double>* period_us = nullptr) {
-  auto policy = hetsched::env::load_trained(*su.s, hetsched::env::shipped_policy_path(*su.s));
-  if (!policy.ok()) std::fprintf(stderr, "policy: %s\n", policy.status().message().c_str()), std::exit(1);
-  hs::ManualClock clock(0);
-  BenchTarget target(su.s->platform, su.s->model, su.start, clock);
-  hr::ControllerOptions o;
-  o.period_ns = 1'000'000;
-  o.rate_limit_ns = 0;
-  o.sink = sink;
-  o.frame_codec = sink ? su.codec.get() : nullptr;
-  auto ctl = hr::Controller::create(o, clock, target, std::move(policy.value()), su.start);
-  if (!ctl.ok()) std::fprintf(stderr, "controller: %s\n", ctl.status().message().c_str()), std::exit(1);
-  std::vector<double> us;
-  const int n = static_cast<int>(seconds * 1000);
-  us.reserve(static_cast<std::size_t>(n));
-  if (period_us) period_us->clear(), period_us->reserve(static_cast<std::size_t>(n));
-  auto next = Steady::now();
-  for (int i = 0; i < n; ++i) {
-    clock.advance_ns(1'000'000);
-    const auto t0 = Steady::now();
-    (*ctl)->decide();
-    const auto t1 = Steady::now();
-    (*ctl)->publish_records();
-    us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-    if (period_us) period_us->push_back(std::chrono::duration<double, std::micro>(Steady::now() - t0).count());
-    next += std::chrono::milliseconds(1);
-    std::this_thread::sleep_until(next);
-  }
-  return us;
-}
-
-double pct(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(std::min<double>(static_cast<double>(v.size()) - 1, p * static_cast<double>(v.size())))];
-}
-double median(std::vector<double> v) { return pct(std::move(v), 0.5); }
 
 hs::RealClock g_clock;
 
@@ -192,103 +55,138 @@ hr::StreamServerOptions server_options(const Setup& su) {
   return o;
 }
 
-// Subscribers that read until stop; counts records.
-struct Readers {
-  std::atomic<bool> stop{false};
-  std::atomic<std::uint64_t> records{0}, lost{0};
-  std::vector<std::thread> threads;
-  Readers(std::uint16_t port, int n) {
-    for (int i = 0; i < n; ++i)
-      threads.emplace_back([this, port] {
-        hr::StreamClientOptions co;
-        co.port = port;
-        auto c = hr::StreamClient::connect(co);
-        if (!c.ok()) return;
-        while (!stop.load()) {
-          auto f = c.value()->next(100);
-          if (!f.ok()) {
-            if (f.status().code() == hs::StatusCode::kUnavailable) continue;
-            return;
-          }
-          if (f->type == ht::FrameType::kSamples) records += f->samples.size();
-          else if (f->type == ht::FrameType::kLost) lost += f->lost;
-          else ++records;
-        }
-      });
-  }
-  ~Readers() {
-    stop = true;
-    for (auto& t : threads) t.join();
-  }
+// One round of one configuration on the controller core; returns {decide p99, whole-period p99}
+// and the CPU the rest of the process used meanwhile (% of one core). kind 0/1 = no sink (A, A'),
+// 2 = the server with 8 reading subscribers (B), 3 = no sink while a spinner keeps the io side
+// as busy as B does (C: is a change in B the server's, or any busy neighbour core's?). The
+// server, readers and spinner start on the calling thread, so they inherit its (io-side) affinity.
+struct RoundOut {
+  double p99 = 0, period99 = 0, other_cpu_pct = 0;
 };
-
-// A client that subscribes and never reads (small receive buffer, so the backlog reaches us).
-struct Mute {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::socket sock{io};
-  explicit Mute(std::uint16_t port) {
-    sock.open(boost::asio::ip::tcp::v4());
-    sock.set_option(boost::asio::socket_base::receive_buffer_size(4096));
-    sock.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-    std::string sub;
-    ht::encode_subscribe({}, &sub);
-    boost::asio::write(sock, boost::asio::buffer(sub));
+double g_spin_duty = 0.3;  // spinner: busy this fraction of every 1 ms (set from B's measured io-side CPU)
+double cpu_s(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+RoundOut round_on(Setup& su, int kind, double round_s, const std::vector<int>& ctl_cpus, std::uint64_t* sent, std::uint64_t* lost) {
+  RoundOut out;
+  auto timed = [&](ht::RecordSink* sink) {
+    std::vector<double> us, period;
+    double ctl_cpu = 0;
+    const double proc0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID), wall0 = cpu_s(CLOCK_MONOTONIC);
+    std::thread t([&] {
+      if (!ctl_cpus.empty()) pin_self(ctl_cpus);
+      const double c0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+      us = run_controller(su, sink, round_s, &period);
+      ctl_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+    });
+    t.join();
+    out.other_cpu_pct = 100 * (cpu_s(CLOCK_PROCESS_CPUTIME_ID) - proc0 - ctl_cpu) / (cpu_s(CLOCK_MONOTONIC) - wall0);
+    out.p99 = pct(us, 0.99), out.period99 = pct(period, 0.99);
+  };
+  if (kind < 2) {
+    timed(nullptr);
+    return out;
   }
-};
-
-int acceptance(int rounds, double round_s) {
-  Setup su = make_setup();
-  constexpr int kConfigs = 3;
-  std::vector<double> p99[kConfigs], p50[kConfigs], step99[kConfigs];
-  std::uint64_t sent = 0, lost = 0;
-  // Configurations run in a shuffled order each round: on a shared machine the load drifts, and a
-  // fixed order would charge the drift to whichever configuration always runs last.
-  std::mt19937 order_rng(7);
-  int order[kConfigs] = {0, 1, 2};
-  for (int r = 0; r < rounds; ++r) {
-    std::shuffle(order, order + kConfigs, order_rng);
-    for (int oi = 0; oi < kConfigs; ++oi) {
-      const int cfg = order[oi];
-      std::vector<double> us, period;
-      if (cfg == 0) us = run_controller(su, nullptr, round_s, &period);
-      else if (cfg == 1) {
-        NullSink null;
-        us = run_controller(su, &null, round_s, &period);
-      } else {
-        auto srv = hr::StreamServer::create(server_options(su), g_clock);
-        if (!srv.ok()) return std::fprintf(stderr, "server: %s\n", srv.status().message().c_str()), 1;
-        {
-          Readers readers((*srv)->port(), 8);
-          while ((*srv)->stats().clients < 8) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-          us = run_controller(su, srv->get(), round_s, &period);
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  if (kind == 3) {
+    std::atomic<bool> stop{false};
+    std::thread spin([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        const auto t0 = Steady::now();
+        while (Steady::now() - t0 < std::chrono::duration<double>(g_spin_duty * 1e-3)) {
         }
-        sent += (*srv)->stats().records_sent;
-        lost += (*srv)->stats().records_lost + (*srv)->stats().dropped_before_fanout;
+        std::this_thread::sleep_until(t0 + std::chrono::milliseconds(1));
       }
-      p99[cfg].push_back(pct(us, 0.99));
-      p50[cfg].push_back(pct(us, 0.5));
-      step99[cfg].push_back(pct(period, 0.99));
-    }
+    });
+    timed(nullptr);
+    stop = true;
+    spin.join();
+    return out;
   }
-  const char* names[kConfigs] = {"no sink", "null sink (records encoded)", "stream server, 8 subscribers"};
-  std::printf("decision latency (Controller::decide: observe -> apply) at 1 kHz, median over %d rounds of %.1f s of each round's p99:\n",
-              rounds, round_s);
-  for (int c = 0; c < kConfigs; ++c)
-    std::printf("  %-30s decide p50 %6.2f us  p99 %6.2f us   | whole period (decide + publish) p99 %6.2f us\n", names[c],
-                median(p50[c]), median(p99[c]), median(step99[c]));
-  std::printf("  decision latency p99 change, server + 8 subscribers vs no sink: %+.1f %%  (ratio %.3f)\n",
-              100 * (median(p99[2]) / median(p99[0]) - 1), median(p99[2]) / median(p99[0]));
-  std::printf("  per-round p99 ratios server/no sink:");
-  std::vector<double> ratios;
-  for (std::size_t r = 0; r < p99[0].size(); ++r) ratios.push_back(p99[2][r] / p99[0][r]), std::printf(" %.2f", ratios.back());
-  std::printf("  (median %.3f)", median(ratios));
-  std::printf("\n  whole-period p99 change, server + 8 subscribers vs no sink: %+.1f %%\n", 100 * (median(step99[2]) / median(step99[0]) - 1));
+  auto srv = hr::StreamServer::create(server_options(su), g_clock);
+  if (!srv.ok()) std::fprintf(stderr, "server: %s\n", srv.status().message().c_str()), std::exit(1);
+  {
+    Readers readers((*srv)->port(), 8);
+    while ((*srv)->stats().clients < 8) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    timed(srv->get());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  *sent += (*srv)->stats().records_sent;
+  *lost += (*srv)->stats().records_lost + (*srv)->stats().dropped_before_fanout;
+  return out;
+}
+
+// Acceptance, paired design. The shared 2-core VM drifts by ±20 % between runs, so separate runs
+// (or medians over long blocks) cannot resolve 5 %. Instead each iteration runs three short rounds
+// back to back in a random order — A (no sink), A' (no sink again), B (server + 8 subscribers) —
+// and compares p99 *within* the iteration: r_AB = p99(B) / p99(A), r_AA = p99(A') / p99(A). Slow
+// drift cancels in each ratio; what is left is round-to-round noise, which r_AA measures (the
+// noise floor: A and A' are the same configuration). Reported: the median of the paired ratios
+// with a bootstrap 95 % CI. "< 5 %" is demonstrated only if the CI of r_AB lies within
+// [0.95, 1.05]. The controller runs on its own core (pthread_setaffinity_np: the last allowed CPU)
+// and the io thread + the 8 subscribers on the others, as a deployment would pin them.
+int acceptance(int pairs, double round_s, bool pin) {
+  Setup su = make_setup();
+  const std::vector<int> cpus = allowed_cpus();
+  std::vector<int> ctl_cpus, io_cpus;
+  if (pin && cpus.size() >= 2) {
+    ctl_cpus = {cpus.back()};
+    io_cpus.assign(cpus.begin(), cpus.end() - 1);
+    if (!pin_self(io_cpus)) std::fprintf(stderr, "pthread_setaffinity_np failed: running unpinned\n"), ctl_cpus.clear();
+  }
+  std::printf("paired acceptance: %d iterations x {A no sink, A' no sink, B server + 8 subscribers, C no sink + io core busy} of %.2f s at 1 kHz, random order; "
+              "controller on cpu %s, io thread + subscribers on %s\n",
+              pairs, round_s, ctl_cpus.empty() ? "any" : std::to_string(ctl_cpus[0]).c_str(),
+              ctl_cpus.empty() ? "any" : (std::to_string(io_cpus.front()) + (io_cpus.size() > 1 ? "-" + std::to_string(io_cpus.back()) : "")).c_str());
+  std::uint64_t sent = 0, lost = 0;
+  round_on(su, 0, 0.3, ctl_cpus, &sent, &lost);  // warm-up (caches, page faults), not counted
+  // B's io side CPU sets the spinner's duty for C.
+  g_spin_duty = std::clamp(round_on(su, 2, 1.0, ctl_cpus, &sent, &lost).other_cpu_pct / 100, 0.02, 0.9);
+  sent = lost = 0;
+  constexpr int kKinds = 4;
+  std::vector<double> p99[kKinds], per99[kKinds], other[kKinds], r_ab, r_aa, r_ac, rp_ab, rp_aa;
+  std::mt19937 order_rng(7);
+  int order[kKinds] = {0, 1, 2, 3};
+  for (int i = 0; i < pairs; ++i) {
+    std::shuffle(order, order + kKinds, order_rng);
+    RoundOut r[kKinds];
+    for (int k : order) r[k] = round_on(su, k, round_s, ctl_cpus, &sent, &lost);
+    for (int k = 0; k < kKinds; ++k) p99[k].push_back(r[k].p99), per99[k].push_back(r[k].period99), other[k].push_back(r[k].other_cpu_pct);
+    r_ab.push_back(r[2].p99 / r[0].p99), r_aa.push_back(r[1].p99 / r[0].p99), r_ac.push_back(r[3].p99 / r[0].p99);
+    rp_ab.push_back(r[2].period99 / r[0].period99), rp_aa.push_back(r[1].period99 / r[0].period99);
+  }
+  const char* names[kKinds] = {"A  no sink", "A' no sink (control)", "B  server + 8 subscribers", "C  no sink, io core busy"};
+  std::printf("decision latency (Controller::decide: observe -> apply), p99 per round (C's spinner duty %.0f %% of every 1 ms):\n",
+              100 * g_spin_duty);
+  for (int k = 0; k < kKinds; ++k)
+    std::printf("  %-27s median %6.2f us  (rounds %.2f .. %.2f)   whole period (decide + publish) median p99 %6.2f us   rest of the process %5.1f %% CPU\n",
+                names[k], median(p99[k]), *std::min_element(p99[k].begin(), p99[k].end()), *std::max_element(p99[k].begin(), p99[k].end()),
+                median(per99[k]), median(other[k]));
+  const Ci ab = bootstrap_median(r_ab), aa = bootstrap_median(r_aa), ac = bootstrap_median(r_ac), pab = bootstrap_median(rp_ab),
+           paa = bootstrap_median(rp_aa);
+  auto line = [](const char* what, const Ci& c, const std::vector<double>& v) {
+    std::printf("  %-44s median %.3f (%+.1f %%), 95 %% CI [%.3f, %.3f] = [%+.1f %%, %+.1f %%], ratios %.2f .. %.2f\n", what, c.median,
+                100 * (c.median - 1), c.lo, c.hi, 100 * (c.lo - 1), 100 * (c.hi - 1), *std::min_element(v.begin(), v.end()),
+                *std::max_element(v.begin(), v.end()));
+  };
+  std::printf("paired p99 ratios (%d iterations, bootstrap 10000 resamples):\n", pairs);
+  line("decide p99  B/A  (server + 8 subs / no sink)", ab, r_ab);
+  line("decide p99  A'/A (control: no sink / no sink)", aa, r_aa);
+  line("decide p99  C/A  (control: io core busy, no sink)", ac, r_ac);
+  line("period p99  B/A  (decide + publish)", pab, rp_ab);
+  line("period p99  A'/A (control)", paa, rp_aa);
+  const bool met = ab.lo >= 0.95 && ab.hi <= 1.05;
+  std::printf("  acceptance (decide p99 change < 5 %%: CI of B/A within [0.95, 1.05]): %s\n", met ? "MET" : "NOT DEMONSTRATED");
   std::printf("  server: %llu records sent to subscribers, %llu lost\n", static_cast<unsigned long long>(sent),
               static_cast<unsigned long long>(lost));
+  return 0;
+}
 
-  // Memory with a client that never reads: the queue stays at its bound, then the stall timeout
-  // disconnects the client (default options: 1 MiB queue, 3 s stall).
+// Memory with a client that never reads: the queue stays at its bound, then the stall timeout
+// disconnects the client (default options: 1 MiB queue, 3 s stall).
+int mute_memory() {
+  Setup su = make_setup();
   auto srv = hr::StreamServer::create(server_options(su), g_clock);
   Mute mute((*srv)->port());
   const double rss0 = rss_mib();
@@ -424,19 +322,55 @@ BENCHMARK(BM_PublishPeriod)->Arg(0)->Arg(1)->Arg(2)->Iterations(3000)->Repetitio
 
 }  // namespace
 
+// --instr=none|server [--decisions=N]: N paced decisions (default 2000) with no sink or with the
+// server + 8 reading subscribers, nothing else; meant for callgrind, counting only inside
+// Controller::decide() (docs/results.md, "Streaming (issue 7)"):
+//   valgrind --tool=callgrind --toggle-collect='hetsched::runtime::Controller::decide()' bench_stream --instr=server
+int instructions(const std::string& mode, int decisions) {
+  Setup su = make_setup();
+  std::vector<double> us;
+  if (mode == "none") {
+    us = run_controller(su, nullptr, decisions / 1000.0);
+  } else if (mode == "server") {
+    auto srv = hr::StreamServer::create(server_options(su), g_clock);
+    if (!srv.ok()) return std::fprintf(stderr, "server: %s\n", srv.status().message().c_str()), 1;
+    Readers readers((*srv)->port(), 8);
+    while ((*srv)->stats().clients < 8) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    us = run_controller(su, srv->get(), decisions / 1000.0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto st = (*srv)->stats();
+    std::printf("server: %llu samples in, %llu records sent, %llu lost, %llu dropped before fan-out\n",
+                static_cast<unsigned long long>(st.samples_in), static_cast<unsigned long long>(st.records_sent),
+                static_cast<unsigned long long>(st.records_lost), static_cast<unsigned long long>(st.dropped_before_fanout));
+  } else {
+    return std::fprintf(stderr, "--instr=%s: expected none or server\n", mode.c_str()), 2;
+  }
+  std::printf("instr %s: %zu decisions\n", mode.c_str(), us.size());
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  int rounds = 11;
-  double round_s = 2.0;
+  int pairs = 41, decisions = 2000;
+  double round_s = 1.0;
+  bool pin = true, memory = true;
+  std::string instr;
   std::vector<char*> rest{argv[0]};
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--soak=", 7) == 0) return soak(std::atof(argv[i] + 7));
-    if (std::strncmp(argv[i], "--rounds=", 9) == 0) rounds = std::max(1, std::atoi(argv[i] + 9));
+    if (std::strncmp(argv[i], "--pairs=", 8) == 0) pairs = std::max(3, std::atoi(argv[i] + 8));
     else if (std::strncmp(argv[i], "--round-seconds=", 16) == 0) round_s = std::max(0.2, std::atof(argv[i] + 16));
+    else if (std::strcmp(argv[i], "--no-pin") == 0) pin = false;
+    else if (std::strcmp(argv[i], "--no-memory") == 0) memory = false;
+    else if (std::strncmp(argv[i], "--instr=", 8) == 0) instr = argv[i] + 8;
+    else if (std::strncmp(argv[i], "--decisions=", 12) == 0) decisions = std::max(1, std::atoi(argv[i] + 12));
     else if (std::strncmp(argv[i], "--io-nice=", 10) == 0) g_io_nice = std::atoi(argv[i] + 10);
     else if (std::strncmp(argv[i], "--flush-ms=", 11) == 0) g_flush_ns = static_cast<std::int64_t>(std::atof(argv[i] + 11) * 1e6);
     else rest.push_back(argv[i]);
   }
-  if (int rc = acceptance(rounds, round_s); rc != 0) return rc;
+  if (!instr.empty()) return instructions(instr, decisions);
+  if (int rc = acceptance(pairs, round_s, pin); rc != 0) return rc;
+  if (memory)
+    if (int rc = mute_memory(); rc != 0) return rc;
   int n = static_cast<int>(rest.size());
   benchmark::Initialize(&n, rest.data());
   benchmark::RunSpecifiedBenchmarks();

@@ -9,6 +9,7 @@
 #include <Eigen/Dense>
 
 #include "env/calib_data.hpp"
+#include "env/calib_opmodel.hpp"
 #include "env/calib_system.hpp"
 #include "env/cost_model.hpp"
 #include "env/cost_params.hpp"
@@ -294,7 +295,7 @@ Result<json> calibrate(const PlatformDesc& p, const CalibOptions& o, std::vector
   out["time_model"] = "t_ms = a + b / f_GHz + c / f_host_eff_GHz per group (split over fine blocks by work); power_mw = p0 + p1 f V^2 + p2 f_host V_host^2";
   // Step 1: per-group fits.
   json models = json::object();
-  std::map<char, std::vector<std::pair<std::array<double, kNumOpFeatures>, std::array<double, 3>>>> op_samples;
+  std::map<char, std::vector<OpSample>> op_samples;
   std::map<char, std::vector<std::array<double, 3>>> unit_power;
   for (const auto& g : prof) {
     json pw;
@@ -316,47 +317,18 @@ Result<json> calibrate(const PlatformDesc& p, const CalibOptions& o, std::vector
       first = g.group == 0 ? 0 : gr->end[static_cast<size_t>(g.group - 1)];
       end = gr->end[static_cast<size_t>(g.group)];
     }
-    op_samples[g.unit].push_back({block_features(*md, first, end), {t[0].get<double>(), t[1].get<double>(), t[2].get<double>()}});
+    op_samples[g.unit].push_back({g.model, block_features(*md, first, end), {t[0].get<double>(), t[1].get<double>(), t[2].get<double>()}});
   }
-  // Step 3: op-level model per unit (non-negative weights per feature for a, b and c).
+  // Step 3: op-level model per unit (env/calib_opmodel.cpp).
   json om;
   om["features"] = json::array();
   for (int i = 0; i < kNumOpFeatures; ++i) om["features"].push_back(op_feature_name(i));
+  auto prior = load_op_prior(p, o.data_dir, o.exclude_model);
+  if (!prior.ok()) return prior.status();
+  if (!prior->empty()) out["sources"].push_back("env/platforms/" + p.name + ".op_prior.json (op-level prior, used by units profiled on one model only)");
   for (auto& [unit, samples] : op_samples) {
-    // Feature set per unit kind (docs/simulator.md, "Op-level predictor"): CPU clusters use the
-    // ARM-CL NEON kernel classes (Winograd / im2col GEMM / 1x1 / matrix-vector), which cut the
-    // leave-one-model-out error of AlexNet and YOLOv3 on B and L from ~50 % to ~20 % and ~5 %.
-    // The GPU keeps the legacy set: with the ARM-CL classes its LOMO check got worse (2 of 5
-    // models within 20 % instead of 3; AlexNet's FC layers are mispredicted from the small
-    // classifiers of the other models). The NPU keeps it because its op-level prediction is the
-    // prior of the pipeline fit for NPU blocks of models without an NPU profile, so it feeds the
-    // fitted costs of profiled blocks, which must not move.
-    const auto kind = p.units[static_cast<size_t>(p.unit_index(unit))].kind;
-    const OpFeatureSet set = kind == UnitKind::kCpu ? OpFeatureSet::kArmCl : OpFeatureSet::kLegacy;
-    std::vector<int> cols;
-    for (int q = 0; q < kNumOpFeatures; ++q)
-      if (op_feature_in_set(q, set)) cols.push_back(q);
-    const int n = static_cast<int>(samples.size()), nc = static_cast<int>(cols.size());
-    Eigen::MatrixXd X(n, nc);
-    json w;
-    w["feature_set"] = set == OpFeatureSet::kLegacy ? "legacy" : "armcl";
-    for (int i = 0; i < n; ++i)
-      for (int q = 0; q < nc; ++q) X(i, q) = samples[static_cast<size_t>(i)].first[static_cast<size_t>(cols[static_cast<size_t>(q)])];
-    const char* keys[3] = {"a", "b", "c"};
-    for (int k = 0; k < 3; ++k) {
-      Eigen::VectorXd y(n);
-      for (int i = 0; i < n; ++i) y(i) = samples[static_cast<size_t>(i)].second[static_cast<size_t>(k)];
-      // Relative weighting: divide each row by its total time scale so small blocks count.
-      Eigen::VectorXd wr(n);
-      for (int i = 0; i < n; ++i) {
-        const auto& s = samples[static_cast<size_t>(i)].second;
-        wr(i) = 1.0 / std::max(0.05, s[0] + s[1] + s[2]);
-      }
-      const Eigen::VectorXd sol = lsq(wr.asDiagonal() * X, wr.asDiagonal() * y, true, 1e-6);
-      std::vector<double> full(kNumOpFeatures, 0.0);
-      for (int q = 0; q < nc; ++q) full[static_cast<size_t>(cols[static_cast<size_t>(q)])] = sol(q);
-      w[keys[k]] = full;
-    }
+    const auto pit = prior->find(unit);
+    json w = fit_op_unit(p.units[static_cast<size_t>(p.unit_index(unit))].kind, samples, pit == prior->end() ? nullptr : &pit->second);
     auto& pv = unit_power[unit];
     std::array<double, 3> med{};
     for (int k = 0; k < 3; ++k) {

@@ -16,15 +16,18 @@ using policies::UnitKind;
 const char* op_feature_name(int i) noexcept {
   static const char* kNames[kNumOpFeatures] = {
       "conv_gmac",      "dwconv_gmac", "pwconv_gmac", "fc_gmac", "pool_gop", "lrn_gop",        "eltwise_gop", "layers",
-      "out_mb",         "weights_mb",  "gemm_conv_gmac", "wino_gmac", "gemm_pw_gmac", "gemv_mb", "act_mb", "conv_weights_mb"};
+      "out_mb",         "weights_mb",  "gemm_conv_gmac", "wino_gmac", "gemm_pw_gmac", "gemv_mb", "act_mb", "conv_weights_mb", "input_conv_gmac", "tasks"};
   return (i >= 0 && i < kNumOpFeatures) ? kNames[i] : "?";
 }
 
 bool op_feature_in_set(int i, OpFeatureSet set) noexcept {
   if (i < 0 || i >= kNumOpFeatures) return false;
   if (set == OpFeatureSet::kLegacy) return i < 10;
+  // GPU: legacy without out_mb (the size of the group's last output depends on where the
+  // profiling campaign cut, not on the work) plus the image-input conv and the per-task cost.
+  if (set == OpFeatureSet::kGpu) return (i < 10 && i != 8) || i == 16 || i == 17;
   // ARM-CL set: the class-free features (dwconv, pool, lrn, eltwise, layers) plus 10..15.
-  return i == 1 || (i >= 4 && i <= 7) || i >= 10;
+  return i == 1 || (i >= 4 && i <= 7) || (i >= 10 && i <= 15);
 }
 
 std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, int first_block, int end_block) {
@@ -66,10 +69,15 @@ std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, 
       //   3x3/s1 convs reach 24 GMAC/s on B, its 3x3/s2 ones 8-11, its 1x1 ones 9.
       else if (l.op == OpType::kConv) f[10] += gmac;
       else if (l.op == OpType::kPointwiseConv) f[12] += gmac;
+      // The image-input conv is slow per MAC on every unit (K = C_in k^2 = 27..363 is a poor
+      // GEMM shape): on the Mali the conv1 groups of AlexNet, GoogleNet and ResNet50 take
+      // 14-23 ms for ~0.1 G-MAC (GoogleNet: ~2.8x the per-MAC time of its next conv group).
+      if (l.op == OpType::kConv && cin_g <= 4) f[16] += gmac;
       if (!gemv) f[15] += static_cast<double>(l.param_bytes) * 1e-6;
       f[14] += out_el * 4e-6;  // fp32 activations written (and read back by the next layer)
     }
   }
+  f[17] = 1;  // one task per evaluated range (see cost_params.hpp)
   f[8] = static_cast<double>(m.blocks[static_cast<size_t>(end_block - 1)].output_bytes) * 1e-6;
   return f;
 }

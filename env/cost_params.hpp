@@ -28,17 +28,20 @@ struct TimeCoef {
 };
 
 // Op-level features of a block (or group of blocks): work per op class plus layer count.
-inline constexpr int kNumOpFeatures = 16;
+inline constexpr int kNumOpFeatures = 18;
 // 0-9 (legacy set): conv, dwconv, pwconv, fc (G-MACs); pool, lrn, eltwise (G-element-ops);
 //   layers (count); MB out of the block; MB of weights.
 // 10-15 (ARM-CL classes): im2col-GEMM conv (G-MACs), Winograd conv (3x3 stride 1, G-MACs),
 //   1x1 conv (G-MACs), matrix-vector weights (MB: FC / classifier, streamed once per frame),
 //   activations written (MB, every layer), weights of the other layers (MB).
+// 16: image-input conv G-MACs (dense conv with C_in/groups <= 4: im2col with K = 27..363).
+// 17: tasks: 1 per evaluated block range (a block or a profiled group), i.e. the per-task
+//   dispatch + synchronisation cost the per-layer tables pay once per group.
 // docs/simulator.md ("Op-level predictor") says which unit uses which set.
 const char* op_feature_name(int i) noexcept;
-enum class OpFeatureSet { kLegacy, kArmCl };
-// Whether feature i is used by the given set. kLegacy = 0..9; kArmCl = dwconv, pool, lrn,
-// eltwise, layers and 10..15 (the MAC classes split by ARM-CL kernel).
+// kLegacy = 0..9; kArmCl = dwconv, pool, lrn, eltwise, layers and 10..15 (the MAC classes split
+// by ARM-CL kernel); kGpu = the legacy set without out_mb, plus 16 and 17.
+enum class OpFeatureSet { kLegacy, kArmCl, kGpu };
 bool op_feature_in_set(int i, OpFeatureSet set) noexcept;
 std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, int first_block, int end_block);
 

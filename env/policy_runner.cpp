@@ -394,35 +394,108 @@ std::vector<int> recovery_periods(const Scenario& scenario, const std::vector<st
   return out;
 }
 
+namespace {
+
+// The runtime controller's acceptance rule (runtime/controller.cpp with runtime/guard.hpp and
+// tools::sim_guard_options), which every `hetsched sim`, eval --record and counterfactual run goes
+// through, so a policy scores the same here (one loop semantics, one set of metrics; env may not
+// include runtime/'s implementation, hence this mirror, checked by tests/replay/test_loops.cpp):
+//   * thermal trip: hottest zone >= the platform's lowest critical trip (95 C without one),
+//     latched until 5 C below it: the safe configuration, nothing asked of the policy;
+//   * a policy output that differs from the configuration in force and does not validate or puts
+//     a block on a unit the mask reports offline: the safe configuration instead;
+//   * after either, the safe configuration is held for 10 decisions (the policy is not asked).
+class LoopGuard {
+ public:
+  explicit LoopGuard(const policies::PlatformDesc& p) {
+    for (const auto& z : p.zones)
+      for (const auto& t : z.trips)
+        if (t.type == "critical" && (trip_mc_ == 0 || t.temp_mc < trip_mc_)) trip_mc_ = t.temp_mc;
+    if (trip_mc_ <= 0) trip_mc_ = 95000;
+  }
+  // Guard::check: true = the policy decides this period.
+  bool admit(const Observation& o) noexcept {
+    if (o.num_zones > 0) {
+      double hottest = -1e9;
+      for (int z = 0; z < o.num_zones; ++z) hottest = std::max(hottest, o.zone_temp_c[static_cast<size_t>(z)]);
+      const long mc = std::lround(hottest * 1000.0);
+      if (mc >= trip_mc_) tripped_ = true;
+      else if (mc < trip_mc_ - kHysteresisMc) tripped_ = false;
+    }
+    if (tripped_) {
+      hold_ = kHoldPeriods;
+      return false;
+    }
+    const bool holding = hold_ > 0;
+    if (hold_ > 0) --hold_;
+    return !holding;
+  }
+  void policy_invalid() noexcept { hold_ = kHoldPeriods; }
+  // Controller::valid_output.
+  static bool valid(const Config& c, const policies::MaskInput& m, const RunnerSetup& s) noexcept {
+    for (int b = 0; b < c.num_blocks && b < policies::kMaxBlocks; ++b) {
+      const int u = s.platform.unit_index(c.unit[static_cast<size_t>(b)]);
+      if (u < 0 || u >= policies::kMaxUnits || !m.online[static_cast<size_t>(u)]) return false;
+    }
+    try {
+      return policies::validate_config(c, s.platform, s.model).ok();
+    } catch (...) {
+      return false;
+    }
+  }
+
+ private:
+  static constexpr int kHysteresisMc = 5000, kHoldPeriods = 10;
+  int trip_mc_ = 0, hold_ = 0;
+  bool tripped_ = false;
+};
+
+}  // namespace
+
 Result<RunResult> run_scenario(RunnerSetup& s, const Scenario& scenario, std::uint64_t seed, policies::Controller* ctl) {
   auto sim = Simulator::create(s.costs, s.thermal, {});
   if (!sim.ok()) return sim.status();
   HETSCHED_RETURN_IF_ERROR(sim->reset(scenario, seed));
   auto start = static_best(s, scenario);
   if (!start.ok()) return start.status();
+  const Config safe = *start;
   Config cfg = *start;
   HETSCHED_RETURN_IF_ERROR(sim->apply(cfg));
+  OracleResult best;
+  // The oracle (ctl == nullptr) re-plans before the first period on the simulator's own
+  // conditions, then whenever they change (asked like a policy, after each period).
+  Config oracle_cfg = cfg;
+  if (!ctl && s.oracle->query(sim->conditions(), &best).ok() && !(best.config == cfg) && sim->apply(best.config).ok())
+    cfg = oracle_cfg = best.config;
+  std::uint64_t seen = sim->conditions_version();
   if (ctl) ctl->reset(cfg);
   OfflineDetector det(s.platform);
+  LoopGuard guard(s.platform);
   policies::TelemetryFrame frame;
   RunResult rr;
-  std::uint64_t seen = ~0ull;
-  OracleResult best;
   while (!sim->done()) {
-    if (!ctl && sim->conditions_version() != seen) {
-      seen = sim->conditions_version();
-      if (s.oracle->query(sim->conditions(), &best).ok()) cfg = best.config;
-      (void)sim->apply(cfg);
-    }
     const Observation& o = sim->step();
     rr.violated.push_back(sim->truth().verdict.qos_counted && sim->truth().verdict.violated ? 1 : 0);
-    if (ctl) {
-      frame_from_observation(o, &frame);
-      const policies::MaskInput& m = det.update(o, cfg);
-      const Config& next = ctl->decide(frame, m);
-      // A controller proposing something the simulator refuses keeps the last configuration.
-      if (sim->apply(next).ok()) cfg = next;
+    frame_from_observation(o, &frame);
+    const policies::MaskInput& m = det.update(o, cfg);
+    Config next = safe;
+    if (guard.admit(o)) {
+      if (ctl) {
+        next = ctl->decide(frame, m);
+      } else {
+        if (sim->conditions_version() != seen) {
+          seen = sim->conditions_version();
+          if (s.oracle->query(sim->conditions(), &best).ok()) oracle_cfg = best.config;
+        }
+        next = oracle_cfg;
+      }
+      if (!(next == cfg) && !LoopGuard::valid(next, m, s)) {
+        guard.policy_invalid();
+        next = safe;
+      }
     }
+    // A configuration the simulator refuses keeps the last one.
+    if (!(next == cfg) && sim->apply(next).ok()) cfg = next;
   }
   rr.metrics = sim->metrics().result();
   rr.recovery_periods = recovery_periods(scenario, rr.violated);

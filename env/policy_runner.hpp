@@ -138,8 +138,10 @@ struct RunResult {
   std::vector<std::uint8_t> violated; // per period (counted periods only; 1 = QoS violated)
 };
 
-// controller == nullptr: the oracle (re-plans whenever the hidden conditions change).
-// The controller starts from static_best(scenario) (applied before the first period).
+// controller == nullptr: the oracle (re-plans before the first period and whenever the hidden
+// conditions change). The controller starts from static_best(scenario) (applied before the first
+// period), which is also the safe configuration of the runtime controller's guard, mirrored here
+// (policy_runner.cpp LoopGuard) so the metrics equal a run through runtime::Controller.
 Result<RunResult> run_scenario(RunnerSetup& s, const Scenario& scenario, std::uint64_t seed,
                                policies::Controller* controller);
 

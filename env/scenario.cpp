@@ -20,6 +20,7 @@ const char* event_type_name(EventType t) noexcept {
     case EventType::kAmbientC: return "ambient_c";
     case EventType::kUnitOffline: return "unit_offline";
     case EventType::kPowerBudgetMw: return "power_budget_mw";
+    case EventType::kDieTempC: return "die_temp_c";
   }
   return "?";
 }
@@ -28,7 +29,7 @@ namespace {
 
 constexpr EventType kAllTypes[] = {EventType::kBackgroundLoad, EventType::kContention, EventType::kTargetFps,
                                    EventType::kMaxLatencyMs,   EventType::kAmbientC,   EventType::kUnitOffline,
-                                   EventType::kPowerBudgetMw};
+                                   EventType::kPowerBudgetMw,  EventType::kDieTempC};
 
 // Keys each event type accepts besides t_s, type and duration_s.
 std::vector<std::string> keys_of(EventType t) {
@@ -81,7 +82,7 @@ Status parse_event(const Reader& r, const json& e, int index, const Scenario& s,
   if (!found)
     return r.err(at + ".type", "unknown event type '" + type +
                                    "' (known: background_load, contention, target_fps, max_latency_ms, ambient_c, "
-                                   "unit_offline, power_budget_mw)");
+                                   "unit_offline, power_budget_mw, die_temp_c)");
   std::vector<std::string> allowed = keys_of(out->type);
   for (const auto& [key, value] : e.items()) {
     if (key == "t_s" || key == "type" || key == "duration_s") continue;
@@ -121,6 +122,7 @@ Status parse_event(const Reader& r, const json& e, int index, const Scenario& s,
     case EventType::kPowerBudgetMw:
       HETSCHED_RETURN_IF_ERROR(r.number(e["value"], at + ".value", 1, 1e6, &out->value, true));
       break;
+    case EventType::kDieTempC: HETSCHED_RETURN_IF_ERROR(r.number(e["value"], at + ".value", -40, 150, &out->value)); break;
     case EventType::kUnitOffline: break;
   }
   return Status::Ok();
@@ -243,6 +245,7 @@ Conditions conditions_at(const Scenario& s, const policies::PlatformDesc& platfo
       case EventType::kMaxLatencyMs: c.max_latency_ms = e.value; break;
       case EventType::kAmbientC: c.ambient_c = e.value; break;
       case EventType::kPowerBudgetMw: c.power_budget_mw = e.value; break;
+      case EventType::kDieTempC: break;  // the simulator's thermal state (pinned_die_c)
     }
   }
   for (int u = 0; u < policies::kMaxUnits; ++u) {
@@ -251,6 +254,17 @@ Conditions conditions_at(const Scenario& s, const policies::PlatformDesc& platfo
   }
   c.die_temp_c = c.ambient_c;
   return c;
+}
+
+bool pinned_die_c(const Scenario& s, double t_s, double* die_c) noexcept {
+  bool pinned = false;
+  for (const ScenarioEvent& e : s.events) {
+    if (e.t_s > t_s) break;  // sorted by start time: later starts overwrite earlier ones
+    if (e.type != EventType::kDieTempC || t_s >= e.end_s()) continue;
+    *die_c = e.value;
+    pinned = true;
+  }
+  return pinned;
 }
 
 std::vector<double> change_points(const Scenario& s) {

@@ -26,6 +26,9 @@ enum class EventType : std::uint8_t {
   kAmbientC,        // value
   kUnitOffline,     // unit: no block may run there while active
   kPowerBudgetMw,   // value (null = no budget)
+  kDieTempC,        // value: the die (every zone) is held at this temperature while active; the
+                    // thermal network stops integrating (counterfactuals of runs whose platform
+                    // has no thermal model: observed temperatures as a condition)
 };
 const char* event_type_name(EventType t) noexcept;
 
@@ -69,6 +72,10 @@ Status validate_scenario(const Scenario& scenario, const policies::PlatformDesc&
 // Overlapping events compose: background loads add their utilisation (capped at 1),
 // contention slowdowns multiply, and for value events the latest-starting active one wins.
 Conditions conditions_at(const Scenario& scenario, const policies::PlatformDesc& platform, double t_s) noexcept;
+
+// The pinned die temperature at t_s (die_temp_c events: the latest-starting active one wins);
+// false when none is active.
+bool pinned_die_c(const Scenario& scenario, double t_s, double* die_c) noexcept;
 
 // Times (s, ascending, unique, within (0, duration)) at which conditions_at() may change.
 std::vector<double> change_points(const Scenario& scenario);

@@ -124,6 +124,9 @@ void Simulator::refresh_conditions(bool scenario_changed) noexcept {
   if (scenario_changed) scen_cond_ = conditions_at(scenario_, platform(), now_s());
   cond_ = scen_cond_;
   for (int u = 0; u < num_units_; ++u) cond_.unit[u].max_opp = gov_.cap(u);
+  // A pinned die (die_temp_c event): the sensed temperature is a condition, not a state.
+  pinned_ = pinned_die_c(scenario_, now_s(), &pin_c_);
+  if (pinned_) net_.reset(pin_c_, net_.board_c());
   cond_.die_temp_c = net_.die_c();
   ++cond_version_;
   if (scenario_changed && cond_.target_fps != old_fps) {

@@ -143,6 +143,8 @@ class Simulator {
 
   // Conditions and accounting.
   Conditions scen_cond_{}, cond_{};
+  bool pinned_ = false;            // a die_temp_c event holds the die (pin_c_) instead of the RC network
+  double pin_c_ = 0;
   std::uint64_t cond_version_ = 0;
   std::int64_t last_acc_ns_ = 0;
   double period_energy_mj_ = 0, period_throttled_s_ = 0;

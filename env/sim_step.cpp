@@ -41,6 +41,7 @@ void Simulator::on_tick(std::int64_t t) noexcept {
   for (int u = 0; u < num_units_; ++u) p_util_s_[u] += dt_s * cond_.unit[u].bg_util;
   if (gov_.any_capped()) period_throttled_s_ += dt_s;
   net_.tick(p, cond_.ambient_c);
+  if (pinned_) net_.reset(pin_c_, net_.board_c());  // held by a die_temp_c event
   cond_.die_temp_c = net_.die_c();
   // Every zone's sensor reads the die node (one package; see docs/simulator.md).
   std::array<double, kMaxZones> temps;

@@ -246,7 +246,8 @@ Status check_host_profile(const Ctx& c, const json& j, PlatformDesc* p) {
   auto power = j.find("power");
   if (power == j.end() || !power->is_object()) return c.err("power", "missing (object; {\"model\": \"none\", ...} without a power model)");
   p->power_model = !(power->contains("model") && (*power)["model"] == "none");
-  if (!p->zones.empty()) return c.err("zones", "a host profile has no thermal model: leave zones empty");
+  // Zones (the host's thermal sensors and trip points, `hetsched profile`) are allowed; the
+  // profile still has no thermal model (its "thermal" section is an inert placeholder).
   p->profiled = true;
   p->costs_path = p->source_path;
   return Status::Ok();

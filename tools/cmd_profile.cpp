@@ -25,8 +25,10 @@
 #include "hetsched/runtime.hpp"
 #include "policies/host_mapping.hpp"
 #include "policies/model.hpp"
+#include "policies/obs_encoder.hpp"
 #include "runtime/executor.hpp"
 #include "runtime/host_units.hpp"
+#include "runtime/linux_discovery.hpp"
 #include "runtime/pipeline.hpp"
 #include "telemetry/clock.hpp"
 #include "tools/args.hpp"
@@ -150,15 +152,63 @@ Result<double> pipeline_fps(const RuntimePlatform& platform, const std::string& 
   return static_cast<double>(t.frames_done - done0) / wall;
 }
 
+// The host's thermal zones and trip points (<sysfs_root>/class/thermal) as platform "zones":
+// sensors for a counterfactual of a host trace (its observed temperatures pin the simulated die,
+// docs/replay.md), with the trips the simulated step_wise governor checks. cooled_units = every
+// host unit (which CPUs a zone's cooling maps bind is not read). At most kMaxObsZones zones and
+// 4 trips each (the simulator's limits), trips sorted ascending and kept within the platform
+// format's 20..150 °C; a zone without a type is named thermal_zoneN. Returns what was dropped.
+std::vector<std::string> host_zones(const std::string& sysfs_root, const std::vector<policies::UnitDesc>& units,
+                                    nlohmann::json* out) {
+  std::vector<std::string> notes;
+  *out = nlohmann::json::array();
+  auto topo = runtime::discover_linux(sysfs_root, nullptr);
+  if (!topo.ok()) return {"thermal zones: " + topo.status().message()};
+  std::string cooled;
+  for (const auto& u : units) cooled += u.letter;
+  int index = 0;
+  for (const auto& z : topo->zones) {
+    const std::string name = z.type.empty() ? "thermal_zone" + std::to_string(index) : z.type;
+    ++index;
+    if (out->size() >= static_cast<size_t>(policies::kObsMaxZones)) {
+      notes.push_back("zone " + name + " dropped (at most " + std::to_string(policies::kObsMaxZones) + ")");
+      continue;
+    }
+    std::vector<runtime::LinuxTrip> trips;
+    for (const auto& t : z.trips) {
+      if (t.temp_mc < 20'000 || t.temp_mc > 150'000 || t.hyst_mc < 0 || t.hyst_mc > 20'000 ||
+          (t.type != "passive" && t.type != "active" && t.type != "hot" && t.type != "critical")) {
+        notes.push_back("zone " + name + ": trip " + t.type + " at " + std::to_string(t.temp_mc) + " m°C dropped (outside the format)");
+        continue;
+      }
+      trips.push_back(t);
+    }
+    std::stable_sort(trips.begin(), trips.end(), [](const auto& a, const auto& b) { return a.temp_mc < b.temp_mc; });
+    if (trips.size() > 4) notes.push_back("zone " + name + ": " + std::to_string(trips.size() - 4) + " highest trips dropped (at most 4)"),
+                          trips.erase(trips.begin(), trips.end() - 4);
+    nlohmann::json jt = nlohmann::json::array();
+    for (const auto& t : trips) jt.push_back({{"temp_mc", t.temp_mc}, {"hysteresis_mc", t.hyst_mc}, {"type", t.type}});
+    for (const auto& o : *out)
+      if (o["name"] == name) {
+        notes.push_back("zone " + name + " (" + z.dir + ") dropped: duplicate name");
+        jt = nullptr;
+      }
+    if (jt.is_null()) continue;
+    out->push_back({{"name", name}, {"cooled_units", cooled}, {"trips", jt}, {"note", "read from " + z.dir}});
+  }
+  return notes;
+}
+
 int cmd_profile(const std::vector<std::string>& argv) {
-  const CommandSpec spec{"hetsched profile --platform host --model M [--out PROFILE] [--warmup N] [--reps N] [--handover-seconds S]",
+  const CommandSpec spec{"hetsched profile --platform host --model M [--out PROFILE] [--warmup N] [--reps N] [--handover-seconds S] [--sysfs-root DIR]",
                          "measure each block of a model on each host unit (median and spread) into a loadable host profile",
                          {{"platform", "host", "only host is supported (real execution)"},
                           {"model", "M", "model name (env/models)"},
                           {"out", "PROFILE", "output profile (default $HETSCHED_HOST_PROFILE, else <repo>/build/host_profile.json)"},
                           {"warmup", "N", "warm-up inferences per unit (default 2)"},
                           {"reps", "N", "timed inferences per unit (default 10)"},
-                          {"handover-seconds", "S", "seconds per real pipeline run of the hand-over fit (default 3; 0 = skip, costs 0)"}},
+                          {"handover-seconds", "S", "seconds per real pipeline run of the hand-over fit (default 3; 0 = skip, costs 0)"},
+                          {"sysfs-root", "DIR", "where to read thermal zones and trip points (default /sys: DIR/class/thermal)"}},
                          0, 0};
   Args a = Args::parse(spec, argv);
   if (a.exit_code) return *a.exit_code;
@@ -226,7 +276,10 @@ int cmd_profile(const std::vector<std::string>& argv) {
                             {"note", "host unit " + std::to_string(u) + " (policies/host_mapping.hpp: letter 'A' + index)"}});
   }
   out["freq_source"] = freq_source;
-  out["zones"] = nlohmann::json::array();
+  nlohmann::json zones;
+  for (const auto& n : host_zones(a.get("sysfs-root", "/sys"), udesc, &zones)) std::printf("profile: note: %s\n", n.c_str());
+  out["zones"] = zones;
+  std::printf("thermal zones: %zu recorded from %s/class/thermal\n", zones.size(), a.get("sysfs-root", "/sys").c_str());
   for (int b = 0; b < B; ++b) {
     nlohmann::json jb{{"index", b}, {"name", desc->blocks[static_cast<size_t>(b)].name}};
     for (size_t u = 0; u < U; ++u) {

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -15,22 +17,71 @@
 #include "tools/commands.hpp"
 #include "tools/replay_policy.hpp"
 #include "tools/replay_sim.hpp"
+#include "tools/sim_target.hpp"
 
 namespace hetsched::tools {
 
+namespace {
+
+// What a configuration text changes when it differs: the split/placement key "ORDER:HOSTS",
+// or the whole text for a per-block-frequency configuration (its frequency field has one entry
+// per block, not per DVFS unit), whose every change re-builds the stages in the simulator.
+std::string placement_key(const std::string& text, const policies::PlatformDesc& p) {
+  const auto colon = text.find(':');
+  const auto second = colon == std::string::npos ? colon : text.find(':', colon + 1);
+  if (second == std::string::npos) return text;
+  int dvfs = 0;
+  for (const auto& u : p.units) dvfs += u.has_dvfs() ? 1 : 0;
+  const std::string freqs = text.substr(second + 1);
+  const int entries = freqs.empty() ? 0 : 1 + static_cast<int>(std::count(freqs.begin(), freqs.end(), ','));
+  if (entries != dvfs || freqs.find('/') != std::string::npos) return "pb:" + text;
+  return text.substr(0, second);
+}
+
+}  // namespace
+
 env::Metrics metrics_from_trace(const ReplayLoad& ld, const policies::PlatformDesc& p, double period_s) {
   env::MetricsAccumulator acc;
-  // Split/placement changes per period (DVFS-only changes are not reconfigurations).
-  std::vector<std::int64_t> reconf_t;
-  std::string prev;
-  for (const auto& e : ld.configs) {
-    const auto colon = e.text.find(':');
-    const auto second = colon == std::string::npos ? colon : e.text.find(':', colon + 1);
-    const std::string place = e.text.substr(0, second);  // ORDER:HOSTS
-    if (!prev.empty() && place != prev) reconf_t.push_back(e.t_ns);
-    prev = place;
+  const std::int64_t period_ns = static_cast<std::int64_t>(std::llround(period_s * 1e9));
+  // Reconfigurations: split/placement changes (DVFS-only changes are not), counted the way the
+  // simulator counts them: a change starts a drain only when none is in progress; a change
+  // while one is (the frame's rc flag: draining at the decision) redirects it (or cancels it,
+  // back to the placement in force) without a second drain. A change decided at the end of
+  // period k starts in period k + 1 (none after the last decision). Host traces: rc means "a
+  // re-split took effect in the period", each placement change is its own re-split.
+  const bool drains = ld.id.mode == "sim";
+  std::string in_force, heading;  // placement in force / being drained to
+  bool draining = false;
+  size_t ci = 0;
+  auto apply = [&](const std::string& text) -> int {
+    const std::string key = placement_key(text, p);
+    if (in_force.empty()) {  // the first configuration of the run
+      in_force = heading = key;
+      return 0;
+    }
+    if (draining) {
+      heading = key;
+      if (key == in_force) draining = false;  // changed its mind: the drain is cancelled
+      return 0;
+    }
+    if (key == in_force) return 0;
+    heading = key;
+    draining = drains;
+    if (!drains) in_force = key;
+    return 1;
+  };
+  std::int32_t pending_reconfigs = 0;
+  // Configurations applied before the first period (t <= run start).
+  const std::int64_t first_t = ld.frames.empty() ? 0 : ld.frames.front().t_ns;
+  for (; ci < ld.configs.size() && ld.configs[ci].t_ns <= first_t - period_ns; ++ci) pending_reconfigs += apply(ld.configs[ci].text);
+  if (in_force.empty() && !ld.frames.empty() && ld.frames.front().has_current) {
+    auto c = policies::format_config(ld.frames.front().current, p);
+    in_force = heading = placement_key(c, p);
   }
-  size_t r = 0;
+  // Partly capped periods (kThrottleNotePrefix, written by the simulator target): capped seconds by time.
+  std::map<std::int64_t, double> capped_s;
+  for (const auto& e : ld.notes)
+    if (e.text.rfind(kThrottleNotePrefix, 0) == 0) capped_s[e.t_ns] = std::strtod(e.text.c_str() + std::strlen(kThrottleNotePrefix), nullptr);
   // QoS verdicts use the sensed trailing-window FPS of each period (the frame's fps is exactly
   // the metrics definition), not the accumulator's estimate from evenly spaced completions.
   std::int64_t qos_periods = 0, qos_violations = 0;
@@ -60,9 +111,16 @@ env::Metrics metrics_from_trace(const ReplayLoad& ld, const policies::PlatformDe
       if (unit.has_dvfs() && cap > 0 && cap < unit.opps.back().freq_khz) capped = true;
     }
     s.throttled_s = capped ? period_s : 0.0;
+    if (auto it = capped_s.find(fr.t_ns); it != capped_s.end()) s.throttled_s = it->second;
     s.dropped = std::max(0, f.dropped);
     // Changes decided at the end of the previous period start in this one.
-    while (r < reconf_t.size() && reconf_t[r] <= fr.t_ns - static_cast<std::int64_t>(period_s * 1e9)) ++s.reconfigs, ++r;
+    s.reconfigs = pending_reconfigs;
+    pending_reconfigs = 0;
+    if (drains) {
+      if (draining && !f.reconfiguring) in_force = heading;  // the drain (and re-setup) finished
+      draining = f.reconfiguring;
+    }
+    for (; ci < ld.configs.size() && ld.configs[ci].t_ns <= fr.t_ns; ++ci) pending_reconfigs += apply(ld.configs[ci].text);
     s.target_fps = f.target_fps;
     s.latency_bound_ms = f.max_latency_us_target / 1000.0;
     s.power_budget_mw = f.power_budget_mw;
@@ -229,6 +287,34 @@ env::Scenario scenario_from_host(const ReplayLoad& ld, const policies::PlatformD
   return sc;
 }
 
+}  // namespace
+
+std::vector<env::ScenarioEvent> pinned_temperatures(const ReplayLoad& ld, double period_s, double quantum_c) {
+  std::vector<env::ScenarioEvent> out;
+  const std::int64_t t0 = ld.frames.empty() ? 0 : ld.frames.front().t_ns - static_cast<std::int64_t>(std::llround(period_s * 1e9));
+  double last = 1e300;
+  for (const auto& fr : ld.frames) {
+    double hottest = -1e300;
+    for (size_t z = 0; z < fr.frame.temp_mc.size(); ++z)
+      if (fr.frame.temp_ok[z]) hottest = std::max(hottest, fr.frame.temp_mc[z] / 1000.0);
+    if (hottest < -1e299) continue;  // no valid zone this period: the last pin holds
+    // The scenario format accepts -40..150 °C for a pinned die.
+    const double q = std::clamp(std::round(hottest / quantum_c) * quantum_c, -40.0, 150.0);
+    if (q == last) continue;
+    env::ScenarioEvent e;
+    e.type = env::EventType::kDieTempC;
+    // From the start of the period whose end it was sensed at, so the simulated period ends at it.
+    e.t_s = std::max(0.0, static_cast<double>(fr.t_ns - t0) / 1e9 - period_s);
+    e.value = q;
+    if (!out.empty() && out.back().t_s == e.t_s) out.back() = e;
+    else out.push_back(e);
+    last = q;
+  }
+  return out;
+}
+
+namespace {
+
 // Turns observed temperatures into the scenario's ambient (initial value + kAmbientC events) when
 // the counterfactual platform has a thermal model; *note says what happened ("" = no temps).
 Status add_observed_ambient(const ReplayLoad& ld, const env::RunnerSetup& setup, double period_s, env::Scenario* sc,
@@ -246,7 +332,12 @@ Status add_observed_ambient(const ReplayLoad& ld, const env::RunnerSetup& setup,
   const AmbientEstimate amb = ambient_from_trace(ld, *tp, period_s, o);
   if (!amb.has_temps) return Status::Ok();
   if (thermal_model_inert(platform, *tp)) {
-    *note = "temperatures observed but the platform has no thermal model: not used";
+    // Nothing to invert: the observed temperatures themselves become the condition.
+    const auto pins = pinned_temperatures(ld, period_s);
+    sc->events.insert(sc->events.end(), pins.begin(), pins.end());
+    std::stable_sort(sc->events.begin(), sc->events.end(), [](const auto& a, const auto& b) { return a.t_s < b.t_s; });
+    *note = "temperatures observed and the platform has no thermal model: die pinned to them (" + std::to_string(pins.size()) +
+            " die_temp_c events; they do not respond to the policy's power)";
   } else if (amb.window_c.empty()) {
     *note = "temperatures observed but no window has a sensed or modelled board power: not used";
   } else {

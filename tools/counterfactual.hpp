@@ -46,6 +46,13 @@ struct AmbientOptions {
 AmbientEstimate ambient_from_trace(const ReplayLoad& ld, const env::ThermalParams& tp, double period_s,
                                    const AmbientOptions& options = {});
 
+// Observed temperatures as a condition, for a counterfactual platform without a thermal model:
+// per period the hottest valid zone, rounded to quantum_c, becomes a die_temp_c event (on change,
+// from the start of that period) that pins the simulated die, so trip points, peak_temp_c and
+// throttled_pct follow what was sensed. Approximation: a pinned die does not respond to the
+// counterfactual policy's power. Periods without a valid zone keep the last pin.
+std::vector<env::ScenarioEvent> pinned_temperatures(const ReplayLoad& ld, double period_s, double quantum_c = 0.1);
+
 // True when the platform's thermal parameters cannot reproduce a temperature (host profile:
 // no power model, inert placeholder network whose source starts with "none").
 bool thermal_model_inert(const policies::PlatformDesc& platform, const env::ThermalParams& tp);

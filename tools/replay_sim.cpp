@@ -49,6 +49,16 @@ Result<SimRunResult> run_sim_controller(const SimRunRequest& rq) {
     if (!c.ok()) return Error(StatusCode::kInvalidArgument, "--policy: " + c.status().message());
     policy = std::move(c.value());
   }
+  // Listeners: the recorder (opened below, once the configuration in force at t = 0 is known)
+  // and the caller's sink. Nothing is published before the first advance().
+  const bool sinking = !rq.record_path.empty() || rq.sink != nullptr;
+  SimTargetOptions so;
+  so.seed = rq.seed;
+  so.sink = sinking ? &fan : nullptr;
+  auto target = SimTarget::create(rq.setup, rq.scenario, initial, clock, so);
+  if (!target.ok()) return target.status();
+  // The oracle's re-plan before the first period (as env::run_scenario; sim_target.hpp).
+  const policies::Config start = name == "oracle" ? oracle_start(s, **target, initial) : initial;
   if (!rq.record_path.empty()) {
     RunIdentity id;
     id.platform = s.platform.name;
@@ -63,19 +73,16 @@ Result<SimRunResult> run_sim_controller(const SimRunRequest& rq) {
     auto c = policies::FrameCodec::create(s.platform.num_units(), static_cast<int>(s.platform.zones.size()), &id.sources);
     if (!c.ok()) return c.status();
     codec = std::make_unique<policies::FrameCodec>(*c);
-    describe_controller(&id, co, s.platform, initial, initial);
+    describe_controller(&id, co, s.platform, start, initial);
     auto r = open_recorder(rq.record_path, id);
     if (!r.ok()) return Error(r.status().code(), "--record: " + r.status().message());
     rec = std::move(r.value());
     fan.add(rec.get());
     rec->on_event(telemetry::Event{0, telemetry::EventKind::kConfigApplied, 0, policies::format_config(initial, s.platform)});
+    if (!(start == initial))
+      rec->on_event(telemetry::Event{0, telemetry::EventKind::kConfigApplied, 0, policies::format_config(start, s.platform)});
   }
   fan.add(rq.sink);
-  SimTargetOptions so;
-  so.seed = rq.seed;
-  so.sink = fan.empty() ? nullptr : &fan;
-  auto target = SimTarget::create(rq.setup, rq.scenario, initial, clock, so);
-  if (!target.ok()) return target.status();
   if (name == "oracle") policy = make_sim_oracle(rq.setup, **target);
   co.sink = so.sink;
   co.frame_codec = codec.get();

@@ -58,6 +58,8 @@ Result<ReplayLoad> load_replay(const std::string& path) {
         ld.scenario_events.push_back(e);
       } else if (e.kind == EventKind::kConfigApplied) {
         ld.configs.push_back(e);
+      } else if (e.kind == EventKind::kNote) {
+        ld.notes.push_back(e);
       }
     }
     for (const auto& d : ch.decisions) {

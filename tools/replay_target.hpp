@@ -35,6 +35,7 @@ struct ReplayLoad {
   std::vector<telemetry::Decision> decisions;    // recorded decisions of those periods, same order
   std::vector<telemetry::Event> scenario_events;  // kScenario events (all intact ones)
   std::vector<telemetry::Event> configs;         // kConfigApplied events (all intact ones)
+  std::vector<telemetry::Event> notes;           // other kNote events (all intact ones), e.g. the simulator's throttle notes
   std::uint64_t samples = 0;                     // samples read (any source)
   std::uint64_t frames_total = 0;                // frame events read, complete or not
   std::uint64_t decisions_total = 0;             // decisions read

@@ -76,7 +76,17 @@ int run_simulated(Args& a, double seconds) {
   auto target = SimTarget::create(setup, *sc, initial, clock, {.seed = static_cast<std::uint64_t>(*seed), .sim = {}, .sink = out.sink(), .scenario_source = *out.sources.find("scenario")});
   if (!target.ok()) return fail(kExitRuntime, "run: " + target.status().message());
   SimTarget& T = *target.value();
-  if (policy == "oracle") ctl = make_sim_oracle(setup, T);
+  if (policy == "oracle") {
+    // Re-plan before the first period, as env::run_scenario; a different start is recorded as two
+    // configurations at t = 0 (the drain between them is a reconfiguration, as in `hetsched sim`).
+    const policies::Config start = oracle_start(*setup, T, initial);
+    if (!(start == initial) && out.sink()) {
+      const std::uint16_t src = *out.sources.find("controller");
+      for (const policies::Config* c : std::initializer_list<const policies::Config*>{&initial, &start})
+        out.sink()->on_event(telemetry::Event{0, telemetry::EventKind::kConfigApplied, src, policies::format_config(*c, setup->platform)});
+    }
+    ctl = make_sim_oracle(setup, T);
+  }
   runtime::ControllerOptions co;
   co.period_ns = T.period_ns();
   co.rate_limit_ns = std::min<std::int64_t>(20'000'000, T.period_ns());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "tools/recorder.hpp"
 
@@ -53,8 +54,22 @@ bool SimTarget::advance() noexcept {
   last_.guard.max_temp_mc = o.num_zones > 0 ? static_cast<int>(std::lround(hottest * 1000.0)) : 0;
   last_.guard.frames = static_cast<std::uint64_t>(std::max<std::int64_t>(0, tr.frames_done));
   if (sink_) {
-    // Scenario events that fired in this period, in the scenario file's schema.
     try {
+      // A partly capped period: its capped time (kThrottleNotePrefix), exact to the bit.
+      bool capped_at_end = false;
+      const policies::PlatformDesc& p = setup_->platform;
+      for (int u = 0; u < p.num_units() && u < policies::kMaxUnits; ++u) {
+        const auto& d = p.units[static_cast<size_t>(u)];
+        const auto cap = o.max_freq_khz[static_cast<size_t>(u)];
+        if (d.has_dvfs() && cap > 0 && cap < d.opps.back().freq_khz) capped_at_end = true;
+      }
+      const double whole = capped_at_end ? tr.sample.period_s : 0.0;
+      if (tr.sample.throttled_s != whole) {
+        char text[64];
+        std::snprintf(text, sizeof text, "%s%a", kThrottleNotePrefix, tr.sample.throttled_s);
+        sink_->on_event(telemetry::Event{now, telemetry::EventKind::kNote, scenario_source_, text});
+      }
+      // Scenario events that fired in this period, in the scenario file's schema.
       const auto& evs = sim_->scenario().events;
       for (const auto& e : evs)
         if (e.t_s >= t0_s && e.t_s < sim_->now_s())
@@ -112,6 +127,12 @@ class SimOracle final : public policies::Controller {
 
 std::unique_ptr<policies::Controller> make_sim_oracle(std::shared_ptr<env::RunnerSetup> setup, const SimTarget& target) {
   return std::make_unique<SimOracle>(std::move(setup), target);
+}
+
+policies::Config oracle_start(env::RunnerSetup& setup, SimTarget& target, const policies::Config& initial) {
+  env::OracleResult r;
+  if (!setup.oracle->query(target.sim().conditions(), &r).ok() || r.config == initial) return initial;
+  return target.apply(r.config).ok() ? r.config : initial;
 }
 
 runtime::GuardOptions sim_guard_options(const policies::PlatformDesc& p) {

@@ -26,6 +26,14 @@
 
 namespace hetsched::tools {
 
+// A simulated period only partly under a thermal cap (the step_wise governor ticks every
+// polling interval, so a cap can start or end inside a decision period, which the frame's
+// end-of-period max_freq_khz cannot show) gets an Event kNote "hsthrottle1 <seconds, hex float>"
+// with the capped time of the period, as a device's cooling-device time_in_state would report;
+// metrics_from_trace (tools/counterfactual.hpp) uses it instead of "capped at the end = whole
+// period". Whole or no-cap periods need no note.
+inline constexpr const char* kThrottleNotePrefix = "hsthrottle1 ";
+
 struct SimTargetOptions {
   std::uint64_t seed = 1;               // simulator noise seed (same seed = same run)
   env::SimOptions sim;                  // simulator options (defaults = `hetsched sim`)
@@ -72,6 +80,13 @@ class SimTarget final : public runtime::ControlTarget {
 // The clairvoyant oracle as a policy over a SimTarget: re-plans whenever the simulator's hidden
 // conditions change (what `hetsched sim --policy oracle` does). Simulator-only, for comparison.
 std::unique_ptr<policies::Controller> make_sim_oracle(std::shared_ptr<env::RunnerSetup> setup, const SimTarget& target);
+
+// The oracle's re-plan before the first period, as env::run_scenario does it: on the simulator's
+// own conditions after reset (warm die, thermal caps), which static-best's query (the scenario's
+// initial conditions) does not see, so the answers can differ. Applies the answer to `target`
+// when it differs from `initial` (a different placement is a drain at t = 0, counted as a
+// reconfiguration in both loops) and returns the configuration now in force.
+policies::Config oracle_start(env::RunnerSetup& setup, SimTarget& target, const policies::Config& initial);
 
 // The guard settings for a simulated platform: trip at the platform's critical trip point (the
 // simulated step_wise governor handles the passive ones), no deadline-miss input.

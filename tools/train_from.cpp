@@ -6,12 +6,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <map>
 
 #include "agent/dqn.hpp"
 #include "agent/replay_buffer.hpp"
 #include "env/rl_env.hpp"
 #include "policies/agent_file.hpp"
 #include "policies/frame_records.hpp"
+#include "policies/policy.hpp"
 #include "policies/policy_file.hpp"
 #include "runtime/stream_client.hpp"
 #include "runtime/stream_verify.hpp"
@@ -36,6 +39,41 @@ double period_reward(const policies::TelemetryFrame& f, bool reconfigured, const
   return std::isfinite(r) ? r : 0.0;
 }
 
+// What the device did between two of our pushes / rollbacks (printed as a "phase" line): the
+// decisions it took and the FPS it delivered, read from the same stream we learn from.
+struct Phase {
+  std::string label;
+  double t0_s = 0;
+  std::uint64_t decisions = 0, guard = 0, reconfigs = 0, fps_periods = 0;
+  double fps_sum = 0, fps_sq = 0;
+  std::map<std::string, std::uint64_t> configs;
+  std::string last_text;
+  // Hot-swap check: the network the device should be running in this phase (START in phase 0,
+  // the pushed one after a push, the one before it after a rollback) and how many of the
+  // device's actions equal its masked argmax on the streamed observation (the agent's action
+  // index is exactly that: policies::AgentController::last_action).
+  std::shared_ptr<policies::MlpPolicy> ref;
+  std::string ref_label;
+  std::uint64_t ref_checked = 0, ref_agree = 0;
+  void print(int index, double t1_s) const {
+    std::string top = "-";
+    std::uint64_t top_n = 0;
+    for (const auto& [c, n] : configs)
+      if (n > top_n) top = c, top_n = n;
+    // Mean and sample standard deviation of the periods' FPS (each period's own window).
+    const double n = static_cast<double>(fps_periods), mean = n > 0 ? fps_sum / n : 0.0;
+    const double sd = n > 1 ? std::sqrt(std::max(0.0, (fps_sq - n * mean * mean) / (n - 1))) : 0.0;
+    std::printf("phase %d (%s, %.1f-%.1f s): %llu decisions (%llu by the guard), %llu configuration changes, delivered fps mean %.2f (sd %.2f) over %llu periods, "
+                "most used %s (%.0f %%)\n",
+                index, label.c_str(), t0_s, t1_s, static_cast<unsigned long long>(decisions), static_cast<unsigned long long>(guard),
+                static_cast<unsigned long long>(reconfigs), mean, sd, static_cast<unsigned long long>(fps_periods), top.c_str(), decisions ? 100.0 * static_cast<double>(top_n) / static_cast<double>(decisions) : 0.0);
+    if (ref)
+      std::printf("phase %d: the device's action = %s's masked argmax on %llu of %llu decisions\n", index, ref_label.c_str(),
+                  static_cast<unsigned long long>(ref_agree), static_cast<unsigned long long>(ref_checked));
+    std::fflush(stdout);
+  }
+};
+
 struct Last {
   bool valid = false;
   std::vector<float> obs;
@@ -49,7 +87,7 @@ struct Last {
 int train_from(const std::vector<std::string>& argv) {
   const CommandSpec spec{
       "hetsched train --from HOST:PORT --policy START.policy --out POLICY [--seconds S] [--push-every S] [--min-transitions N] "
-      "[--seed N] [--token-file F] [--no-push]",
+      "[--seed N] [--token-file F] [--no-push] [--profile PROFILE.json] [--push-start S] [--rollback-at S]",
       "learn online from a device streaming with `hetsched run --listen` and push improved policies back",
       {{"from", "HOST:PORT", "the device's stream (hetsched run --listen)"},
        {"policy", "START.policy", "the policy the device runs: warm start, schema and metadata of every pushed policy"},
@@ -60,7 +98,10 @@ int train_from(const std::vector<std::string>& argv) {
        {"updates", "N", "gradient updates per transition (default 4)"},
        {"seed", "N", "replay sampling and weight seed (default 1)"},
        {"token-file", "F", "shared token (servers off loopback); else $HETSCHED_STREAM_TOKEN"},
-       {"no-push", "", "only write --out, never push"}},
+       {"no-push", "", "only write --out, never push"},
+       {"profile", "PROFILE.json", "the host profile --policy was trained on (its action space gives the device's masks)"},
+       {"push-start", "S", "at S seconds, push START itself unchanged (e.g. a better policy than the device's); then learn from it"},
+       {"rollback-at", "S", "at S seconds, ask the device to roll back to the policy before its last swap (learned pushes resume --push-every later)"}},
       0, 0};
   Args a = Args::parse(spec, argv);
   if (a.exit_code) return *a.exit_code;
@@ -68,7 +109,12 @@ int train_from(const std::vector<std::string>& argv) {
     if (!a.has(req)) return fail(kExitUsage, std::string("train --from: --") + req + " is required");
   const auto seconds = a.get_double("seconds", -1), every = a.get_double("push-every", 30);
   const auto min_tr = a.get_int("min-transitions", 32), updates = a.get_int("updates", 4), seed = a.get_int("seed", 1);
-  if (!seconds || !every || !min_tr || !updates || !seed) return kExitUsage;
+  const auto push_start = a.get_double("push-start", -1), rollback_at = a.get_double("rollback-at", -1);
+  if (!seconds || !every || !min_tr || !updates || !seed || !push_start || !rollback_at) return kExitUsage;
+  if (a.has("push-start") && !(*push_start >= 0 && *push_start <= 1e7)) return fail(kExitUsage, "train --from: --push-start must be in [0, 1e7] seconds");
+  if (a.has("rollback-at") && !(*rollback_at >= 0 && *rollback_at <= 1e7)) return fail(kExitUsage, "train --from: --rollback-at must be in [0, 1e7] seconds");
+  if (a.has("no-push") && (a.has("push-start") || a.has("rollback-at")))
+    return fail(kExitUsage, "train --from: --no-push excludes --push-start and --rollback-at");
   if (a.has("seconds") && !(*seconds > 0 && *seconds <= 1e7)) return fail(kExitUsage, "train --from: --seconds must be in (0, 1e7]");
   if (!(*every >= 0.1 && *every <= 1e6)) return fail(kExitUsage, "train --from: --push-every must be in [0.1, 1e6] seconds");
   if (*min_tr < 1 || *min_tr > 1000000) return fail(kExitUsage, "train --from: --min-transitions must be in [1, 1e6]");
@@ -80,6 +126,11 @@ int train_from(const std::vector<std::string>& argv) {
   // Warm start: the device's policy. Its network shape becomes the learner's.
   auto start = policies::read_policy_file(a.get("policy"));
   if (!start.ok()) return fail(kExitRuntime, "train --from: --policy: " + start.status().message());
+  std::string start_bytes;  // pushed verbatim by --push-start (same checksum as the file)
+  {
+    std::ifstream in(a.get("policy"), std::ios::binary);
+    start_bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   const policies::Mlp& net = start->mlp;
   if (net.options().output_activation != policies::Activation::kIdentity)
     return fail(kExitRuntime, "train --from: --policy " + a.get("policy") + ": output activation is not identity (not a Q-network)");
@@ -118,7 +169,8 @@ int train_from(const std::vector<std::string>& argv) {
   // next-state masks. Without it the learner bootstraps over every action (warned).
   std::shared_ptr<const policies::ActionSpace> space;
   {
-    auto plat = policies::load_platform_by_name(data_dir(), start->schema.platform);
+    // A host policy's platform is "host": its profile (--profile) holds the units and letters.
+    auto plat = a.has("profile") ? policies::load_platform(a.get("profile")) : policies::load_platform_by_name(data_dir(), start->schema.platform);
     auto model = plat.ok() ? policies::load_model_by_name(data_dir(), start->schema.model) : Result<policies::ModelDesc>(plat.status());
     auto ag = model.ok() ? policies::agent_from_policy_file(*start, *plat, *model, data_dir(), a.get("policy"))
                          : Result<policies::LoadedAgent>(model.status());
@@ -146,6 +198,40 @@ int train_from(const std::vector<std::string>& argv) {
   auto next_push = t0 + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(*every));
   std::string end_reason = "time limit";
 
+  std::vector<Phase> phases(1);
+  phases[0].label = "the device's policy";
+  phases[0].ref = std::make_shared<policies::MlpPolicy>(start->mlp, "start");
+  phases[0].ref_label = "--policy (not pushed yet)";
+  std::shared_ptr<policies::MlpPolicy> before_swap;  // what a rollback returns to
+  std::string before_label;
+  auto new_phase = [&](const std::string& label, double t_s, std::shared_ptr<policies::MlpPolicy> ref, const std::string& ref_label) {
+    phases.back().print(static_cast<int>(phases.size()) - 1, t_s);
+    Phase p;
+    p.label = label, p.t0_s = t_s, p.last_text = phases.back().last_text;
+    p.ref = std::move(ref), p.ref_label = ref_label;
+    phases.push_back(std::move(p));
+  };
+  std::vector<std::uint8_t> ref_mask(static_cast<std::size_t>(dq.num_actions), 1);
+  bool rolled_back = false, start_pushed = false;
+  auto elapsed_s = [&] { return std::chrono::duration<double>(Steady::now() - t0).count(); };
+  // Pushes `bytes` (network `mlp`) and prints the verdict; `what` names it in the phase label.
+  auto push = [&](const std::string& bytes, const policies::Mlp& mlp, const std::string& what) -> int {
+    ++pushes;
+    auto r = client.value()->push_policy(bytes, 10000);
+    if (!r.ok()) return fail(kExitRuntime, "train --from: push " + std::to_string(pushes) + ": " + r.status().message());
+    (r->accepted ? accepted : rejected)++;
+    std::printf("push %d: %s: %s (%s; %llu transitions, %llu updates)\n", pushes, r->accepted ? "accepted" : "rejected", r->message.c_str(),
+                what.c_str(), static_cast<unsigned long long>(transitions), static_cast<unsigned long long>(n_updates));
+    std::fflush(stdout);
+    if (r->accepted) {
+      // The device keeps the policy it ran before for a rollback; phase 0's is its own (unknown here).
+      before_swap = phases.size() == 1 ? nullptr : phases.back().ref;
+      before_label = phases.back().ref_label;
+      const std::string label = "push " + std::to_string(pushes) + ": " + what;
+      new_phase(label, elapsed_s(), std::make_shared<policies::MlpPolicy>(mlp, "pushed"), "push " + std::to_string(pushes));
+    }
+    return kExitOk;
+  };
   auto write_and_push = [&]() -> int {
     metadata["transitions"] = std::to_string(transitions);
     metadata["updates"] = std::to_string(n_updates);
@@ -154,21 +240,38 @@ int train_from(const std::vector<std::string>& argv) {
       return fail(kExitRuntime, "train --from: --out: " + st.message());
     since_push = 0;
     if (a.has("no-push")) return kExitOk;
-    ++pushes;
-    auto r = client.value()->push_policy(bytes, 10000);
-    if (!r.ok()) return fail(kExitRuntime, "train --from: push " + std::to_string(pushes) + ": " + r.status().message());
-    (r->accepted ? accepted : rejected)++;
-    std::printf("push %d: %s: %s (%llu transitions, %llu updates)\n", pushes, r->accepted ? "accepted" : "rejected", r->message.c_str(),
-                static_cast<unsigned long long>(transitions), static_cast<unsigned long long>(n_updates));
-    std::fflush(stdout);
-    return kExitOk;
+    return push(bytes, dqn->online(), "learned");
   };
 
   for (;;) {
     const auto now = Steady::now();
     const double elapsed = std::chrono::duration<double>(now - t0).count();
     if (*seconds > 0 && elapsed >= *seconds) break;
-    if (now >= next_push) {
+    // --push-start: START itself, once the device has published decisions (its sanity window).
+    if (!start_pushed && *push_start >= 0 && elapsed >= *push_start && phases.back().decisions > 0) {
+      start_pushed = true;
+      if (int rc = push(start_bytes, start->mlp, "--policy " + a.get("policy") + " unchanged"); rc != kExitOk) return rc;
+      next_push = Steady::now() + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(*every));
+    }
+    if (!rolled_back && *rollback_at >= 0 && elapsed >= *rollback_at) {
+      rolled_back = true;
+      auto r = client.value()->rollback(10000);
+      if (!r.ok()) return fail(kExitRuntime, "train --from: rollback: " + r.status().message());
+      std::printf("rollback: %s: %s\n", r->accepted ? "accepted" : "rejected", r->message.c_str());
+      std::fflush(stdout);
+      // Back to a policy we pushed: its argmax must match again. Back to the device's own policy
+      // (unknown here): the rolled-back one's argmax should stop matching.
+      if (r->accepted) {
+        auto ref = before_swap ? before_swap : phases.back().ref;
+        const std::string label = before_swap ? before_label : phases.back().ref_label + " (rolled back)";
+        new_phase("after rollback", elapsed_s(), ref, label);
+        before_swap = nullptr;
+      }
+      // The rolled-back policy runs for a whole --push-every before the next learned push.
+      next_push = Steady::now() + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(*every));
+    }
+    // Learned pushes start after --push-start's push (the device runs START from then on).
+    if (Steady::now() >= next_push && (start_pushed || *push_start < 0)) {
       if (since_push >= static_cast<std::uint64_t>(*min_tr))
         if (int rc = write_and_push(); rc != kExitOk) return rc;
       next_push = now + std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(*every));
@@ -187,6 +290,7 @@ int train_from(const std::vector<std::string>& argv) {
         auto rec = decoder.finish(f->event);
         if (rec.ok()) {
           frame = rec->frame, frame_t_ns = rec->t_ns, have_frame = true;
+          if (frame.fps_ok && std::isfinite(frame.fps)) phases.back().fps_sum += frame.fps, phases.back().fps_sq += frame.fps * frame.fps, ++phases.back().fps_periods;
           period = std::move(rec.value());
           have_period = true;
         }
@@ -198,6 +302,18 @@ int train_from(const std::vector<std::string>& argv) {
         break;
       case telemetry::FrameType::kDecision: {
         const auto& d = f->decision;
+        Phase& ph = phases.back();
+        ++ph.decisions;
+        if (d.action < 0) ++ph.guard;
+        if (!ph.last_text.empty() && d.text != ph.last_text) ++ph.reconfigs;
+        ph.last_text = d.text;
+        ++ph.configs[d.text];
+        if (ph.ref && d.action >= 0 && static_cast<int>(d.observation.size()) == dq.observation_size) {
+          std::fill(ref_mask.begin(), ref_mask.end(), std::uint8_t{1});
+          if (space && have_period) runtime::mask_at_decision(*space, period, d.t_ns, ref_mask);
+          ++ph.ref_checked;
+          if (ph.ref->decide(d.observation, ref_mask) == d.action) ++ph.ref_agree;
+        }
         const bool usable = d.action >= 0 && d.action < dq.num_actions && static_cast<int>(d.observation.size()) == dq.observation_size;
         if (!usable) {
           ++skipped;
@@ -230,6 +346,7 @@ int train_from(const std::vector<std::string>& argv) {
   }
   if (since_push > 0)
     if (int rc = write_and_push(); rc != kExitOk) return rc;
+  if (phases.size() == 1 || phases.back().decisions > 0) phases.back().print(static_cast<int>(phases.size()) - 1, elapsed_s());
   std::printf("train --from: %llu transitions (%llu with the device's mask), %llu updates, %llu decisions skipped, %llu records lost; pushes: %d accepted, %d rejected; "
               "wrote %s (stream: %s)\n",
               static_cast<unsigned long long>(transitions), static_cast<unsigned long long>(masked_transitions),

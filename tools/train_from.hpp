@@ -30,6 +30,14 @@
 // every written policy so the device's checks accept it). Every --push-every seconds with at
 // least --min-transitions new transitions, the greedy network is written to --out and pushed;
 // the device verifies it (checksum, schema, sanity window) and answers; both are printed.
+//
+// Pushing a better offline policy (bench/eval_stream_push.sh): --push-start S pushes START itself
+// at S seconds (same schema as the device's policy, e.g. trained longer on the host profile given
+// by --profile); --rollback-at S asks the device to roll back. Each accepted push / rollback
+// closes a "phase" whose line reports what the device did meanwhile (decisions, configuration
+// changes, delivered FPS from the frame records) and how many of its actions equal the masked
+// argmax of the network it should be running: the agent's action index is that argmax, so n of n
+// shows the swap took effect (and a collapse after a rollback shows it was undone).
 #pragma once
 
 #include <string>

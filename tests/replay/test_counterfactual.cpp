@@ -1,8 +1,10 @@
 // Counterfactual conditions from observed telemetry (issue 6, "for a real run, the conditions are
 // the observed per-unit slowdowns and temperatures"): temperatures become ambient_c events by
-// inverting the simulator's thermal network (tools/counterfactual.cpp ambient_from_trace).
+// inverting the simulator's thermal network (tools/counterfactual.cpp ambient_from_trace), or,
+// on a platform without a thermal model (a host profile), die_temp_c events that pin the die.
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <regex>
 
 #include "tests/replay/replay_util.hpp"
@@ -112,11 +114,26 @@ TEST(Counterfactual, AmbientRecoveredWithoutAPowerSensorFromTheModelledPowerOfTh
   }
 }
 
-TEST(Counterfactual, HostTraceWithRisingTemperaturesSaysTheHostProfileCannotUseThem) {
+TEST(Counterfactual, HostTraceWithRisingTemperaturesPinsTheSimulatedDieToThem) {
   // A host-like trace: a real host run with a thermal zone added whose temperature rises 1 C per
-  // period (the host VM has no sensor). The host profile's thermal network is an inert
-  // placeholder, so the counterfactual must say the temperatures are not used, not drop them.
-  const HostProfileEnv profile;
+  // period from 50 C (the host VM has no sensor). The host profile has no thermal model, so the
+  // counterfactual pins the simulated die to the observed temperatures (die_temp_c events). The
+  // profile used here is the fixture plus what `hetsched profile` records on a machine with
+  // sensors (a zone with a 55 C passive trip cooling both units) and a second OPP on unit A, so
+  // the simulated step_wise governor has something to cap once the pinned die crosses the trip.
+  const HostProfileEnv fixture;
+  nlohmann::json prof = nlohmann::json::parse(hetsched::testing_cli::slurp(src("tests/env/data/host_profile_mobilenet_v1.json")));
+  prof["zones"] = nlohmann::json::parse(R"([{"name": "cpu-thermal", "cooled_units": "AB", "trips": [
+      {"temp_mc": 55000, "hysteresis_mc": 2000, "type": "passive"},
+      {"temp_mc": 150000, "hysteresis_mc": 0, "type": "critical"}]}])");
+  auto& opps = prof["units"][0]["opps"];
+  opps.insert(opps.begin(), nlohmann::json{{"freq_khz", opps[0]["freq_khz"].get<int>() / 2}, {"voltage_uv", 1000000}});
+  const std::string prof_path = tmp("cf_host_profile_zones.json");
+  {
+    std::ofstream f(prof_path);
+    f << prof.dump(1);
+  }
+  ::setenv("HETSCHED_HOST_PROFILE", prof_path.c_str(), 1);
   const std::string host = tmp("cf_host.trace"), hot = tmp("cf_host_hot.trace");
   const CliRun rec = hs("run --platform host --model mobilenet_v1 --seconds 2 --quiet --record '" + host + "'");
   ASSERT_EQ(rec.code, 0) << rec.err;
@@ -148,22 +165,93 @@ TEST(Counterfactual, HostTraceWithRisingTemperaturesSaysTheHostProfileCannotUseT
     for (const auto& d : ch.decisions) ASSERT_TRUE(w.value()->append(d).ok());
   }
   ASSERT_TRUE(w.value()->close().ok());
-  ASSERT_GT(periods, 5);
+  ASSERT_GT(periods, 10);
   // The edited trace still replays identically (the temperatures are part of its frames now).
   const CliRun rep = hs("replay '" + hot + "' --json");
   ASSERT_EQ(rep.code, 0) << rep.out << rep.err;
   const CliRun r = hs("replay '" + hot + "' --counterfactual --policy heuristic --json");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["temperatures"], "temperatures observed but the platform has no thermal model: not used");
-  EXPECT_GE(j["recorded"]["peak_temp_c"].get<double>(), 50.0 + periods - 2);  // the trace's zone was read
-  for (const auto& e : j["scenario"]["events"]) EXPECT_NE(e["type"], "ambient_c");
+  EXPECT_NE(j["temperatures"].get<std::string>().find("die pinned to them"), std::string::npos) << j["temperatures"];
+  const double peak = 50.0 + periods - 1;
+  EXPECT_NEAR(j["recorded"]["peak_temp_c"].get<double>(), peak, 1e-9);  // the trace's zone was read
+  int pins = 0;
+  for (const auto& e : j["scenario"]["events"]) {
+    EXPECT_NE(e["type"], "ambient_c");
+    pins += e["type"] == "die_temp_c" ? 1 : 0;
+  }
+  EXPECT_EQ(pins, periods);  // one per period: the temperature changes every period
+  // The counterfactual's die follows them: same peak, and the 55 C trip throttles unit A from
+  // the governor's first poll after the period that reaches it (55 C is the 6th period's
+  // temperature; below a trip step_wise polls every polling_idle_ms = 1 s = 10 periods) to the end.
+  const auto& cf = j["counterfactual"];
+  EXPECT_NEAR(cf["peak_temp_c"].get<double>(), peak, 0.0005 + 1e-9);
+  const double capped_share = 100.0 * (periods - 6) / periods;
+  EXPECT_GE(cf["throttled_pct"].get<double>(), capped_share - 100.0 * 10 / periods) << cf.dump();
+  EXPECT_GT(cf["throttled_pct"].get<double>(), 0.0) << cf.dump();
+  EXPECT_LE(cf["throttled_pct"].get<double>(), capped_share + 100.0 * 1 / periods) << cf.dump();
+  EXPECT_EQ(j["recorded"]["throttled_pct"].get<double>(), 0.0);  // the host itself reported no cap
   // Text mode prints the same note.
   const CliRun txt = hs("replay '" + hot + "' --counterfactual --policy heuristic");
   ASSERT_EQ(txt.code, 0) << txt.err;
-  EXPECT_NE(txt.out.find("no thermal model: not used"), std::string::npos) << txt.out;
+  EXPECT_NE(txt.out.find("die pinned to them"), std::string::npos) << txt.out;
   // The original (no temperatures) gets no note.
   const CliRun orig = hs("replay '" + host + "' --counterfactual --policy heuristic --json");
   ASSERT_EQ(orig.code, 0) << orig.err;
   EXPECT_FALSE(nlohmann::json::parse(orig.out).contains("temperatures"));
+}
+
+TEST(Counterfactual, ProfileRecordsTheHostsThermalZonesAndAPinnedDieFollowsThem) {
+  // `hetsched profile --sysfs-root` on a fake sysfs tree: two zones, one with a passive and a
+  // critical trip (written in descending order: the profile sorts them).
+  const std::string root = tmp("fake_sysfs");
+  std::filesystem::remove_all(root);
+  const std::string z0 = root + "/class/thermal/thermal_zone0", z1 = root + "/class/thermal/thermal_zone1";
+  std::filesystem::create_directories(z0);
+  std::filesystem::create_directories(z1);
+  auto put = [](const std::string& path, const std::string& text) { std::ofstream(path) << text << "\n"; };
+  put(z0 + "/type", "cpu-thermal");
+  put(z0 + "/temp", "45000");
+  put(z0 + "/trip_point_0_temp", "95000");
+  put(z0 + "/trip_point_0_type", "critical");
+  put(z0 + "/trip_point_1_temp", "52000");
+  put(z0 + "/trip_point_1_type", "passive");
+  put(z0 + "/trip_point_1_hyst", "2000");
+  put(z1 + "/type", "gpu-thermal");
+  put(z1 + "/temp", "40000");
+  const std::string prof = tmp("profile_zones.json");
+  const CliRun p = hs("profile --platform host --model mobilenet_v1 --reps 1 --warmup 0 --handover-seconds 0 --sysfs-root '" +
+                      root + "' --out '" + prof + "'");
+  ASSERT_EQ(p.code, 0) << p.err;
+  const auto j = nlohmann::json::parse(hetsched::testing_cli::slurp(prof));
+  ASSERT_EQ(j["zones"].size(), 2u) << j["zones"].dump();
+  EXPECT_EQ(j["zones"][0]["name"], "cpu-thermal");
+  ASSERT_EQ(j["zones"][0]["trips"].size(), 2u);
+  EXPECT_EQ(j["zones"][0]["trips"][0]["temp_mc"], 52000);
+  EXPECT_EQ(j["zones"][0]["trips"][0]["type"], "passive");
+  EXPECT_EQ(j["zones"][0]["trips"][0]["hysteresis_mc"], 2000);
+  EXPECT_EQ(j["zones"][0]["trips"][1]["type"], "critical");
+  EXPECT_EQ(j["zones"][1]["trips"].size(), 0u);
+  // The profile loads as a platform, and a die_temp_c event pins its simulated zones.
+  const std::string sc = tmp("pin_scenario.json");
+  put(sc, R"({"name": "pin", "duration_s": 5, "decision_period_ms": 100,
+    "initial": {"ambient_c": 25, "target_fps": 10, "max_latency_ms": null, "power_budget_mw": null},
+    "events": [{"t_s": 1, "type": "die_temp_c", "value": 61.5}, {"t_s": 3, "type": "die_temp_c", "value": 40}]})");
+  const CliRun s = hs("sim --platform '" + prof + "' --model mobilenet_v1 --scenario '" + sc + "' --policy static-best --json");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(s.out)["peak_temp_c"].get<double>(), 61.5);
+  // Without --sysfs-root a tree without thermal zones still profiles (zones: []).
+  std::filesystem::remove_all(root + "/class/thermal");
+  std::filesystem::create_directories(root + "/class/thermal");
+  const CliRun none = hs("profile --platform host --model mobilenet_v1 --reps 1 --warmup 0 --handover-seconds 0 --sysfs-root '" +
+                         root + "' --out '" + prof + "'");
+  ASSERT_EQ(none.code, 0) << none.err;
+  EXPECT_EQ(nlohmann::json::parse(hetsched::testing_cli::slurp(prof))["zones"].size(), 0u);
+  // A die_temp_c value outside the format is a clear error naming the field.
+  put(sc, R"({"name": "pin", "duration_s": 5, "decision_period_ms": 100,
+    "initial": {"ambient_c": 25, "target_fps": 10, "max_latency_ms": null, "power_budget_mw": null},
+    "events": [{"t_s": 1, "type": "die_temp_c", "value": 400}]})");
+  const CliRun bad = hs("sim --platform rockpi_n10 --model googlenet --scenario '" + sc + "' --policy static-best");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("events[0].value"), std::string::npos) << bad.err;
 }
