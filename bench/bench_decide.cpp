@@ -41,6 +41,12 @@ void BM_AgentDecide(benchmark::State& state, const char* model) {
     benchmark::DoNotOptimize(&out);
     if (ns.size() < ns.capacity()) ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
   }
+  if (const auto* n = hetsched::policies::agent_counters(c); n && n->decisions > 0) {
+    // How often the safety layer moved: a benchmark whose fixed input made the controller
+    // re-split every few periods would time a different path than a settled one.
+    state.counters["moves_per_1k"] = 1e3 * static_cast<double>(n->guard_jumps + n->economy_jumps + n->policy_jumps) /
+                                     static_cast<double>(n->decisions);
+  }
   std::sort(ns.begin(), ns.end());
   if (!ns.empty()) {
     state.counters["p50_us"] = ns[ns.size() / 2] * 1e-3;

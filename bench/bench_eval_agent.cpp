@@ -4,11 +4,14 @@
 //   A1  energy/frame <= 1.10 x oracle while qos_violation_pct <= oracle + 3   (per scenario)
 //   A2  changing scenarios: qos < static-best and every governor; energy < governor:performance
 //   A3  median periods back within QoS after a change <= 10
-// A plain program (not a timed unit test): `bench_eval_agent [--policies DIR] [model ...]`;
+// A plain program (not a timed unit test):
+//   bench_eval_agent [--policies DIR] [--scenario NAME] [--economy X] [model ...]
+// (--scenario: only that scenario file, by stem; --economy: AgentOptions::economy_saving);
 // DIR holds rockpi_n10_<model>.policy (default: the shipped policies/trained/). The trained
 // agent's line also shows its safety-layer counters (guard jumps, vetoed moves, policy jumps).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -21,9 +24,12 @@ namespace he = hetsched::env;
 int main(int argc, char** argv) {
   const std::string data = HETSCHED_ENV_DATA_DIR "/..";
   std::vector<std::string> models = {"googlenet", "mobilenet_v1", "resnet50"}, given;
-  std::string dir;
+  std::string dir, only;
+  hetsched::policies::AgentOptions agent_opt;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--policies" && i + 1 < argc) dir = argv[++i];
+    else if (std::string(argv[i]) == "--scenario" && i + 1 < argc) only = argv[++i];
+    else if (std::string(argv[i]) == "--economy" && i + 1 < argc) agent_opt.economy_saving = std::atof(argv[++i]);
     else given.push_back(argv[i]);
   }
   if (!given.empty()) models = given;
@@ -31,7 +37,7 @@ int main(int argc, char** argv) {
   for (const char* dir : {"/env/scenarios", "/env/scenarios/heldout"}) {
     std::vector<std::string> in;
     for (const auto& e : std::filesystem::directory_iterator(data + dir))
-      if (e.path().extension() == ".json") in.push_back(e.path().string());
+      if (e.path().extension() == ".json" && (only.empty() || e.path().stem() == only)) in.push_back(e.path().string());
     std::sort(in.begin(), in.end());
     files.insert(files.end(), in.begin(), in.end());
   }
@@ -44,7 +50,7 @@ int main(int argc, char** argv) {
     if (!setup.ok()) { std::fprintf(stderr, "%s\n", setup.status().message().c_str()); return 1; }
     std::printf("\n== rockpi_n10 / %s\n%-22s %-22s %7s %9s %8s %6s\n", model.c_str(), "scenario", "policy", "qos%", "mJ/frame",
                 "fps", "recov");
-    int m_a1 = 0, m_a2 = 0, m_n = 0, m_n2 = 0;
+    int m_a1 = 0, m_a2 = 0, m_n = 0, m_n2 = 0, m_imp = 0, m_orc = 0;
     std::vector<int> m_rec;
     for (const auto& f : files) {
       auto sc = he::load_scenario(f);
@@ -54,7 +60,7 @@ int main(int argc, char** argv) {
         std::unique_ptr<hetsched::policies::Controller> ctl;
         if (p == "trained") {
           const std::string path = dir.empty() ? he::shipped_policy_path(**setup) : dir + "/rockpi_n10_" + model + ".policy";
-          auto c = he::load_trained(**setup, path);
+          auto c = he::load_trained(**setup, path, agent_opt);
           if (!c.ok()) { std::fprintf(stderr, "%s\n", c.status().message().c_str()); return 1; }
           ctl = std::move(c.value());
         } else if (p != "oracle") {
@@ -70,7 +76,8 @@ int main(int argc, char** argv) {
                     rr->metrics.energy_per_frame_mj, rr->metrics.fps_mean,
                     rec.empty() ? "-" : std::to_string(rec[rec.size() / 2]).c_str());
         if (const auto* n = ctl ? hetsched::policies::agent_counters(*ctl) : nullptr)
-          std::printf("%-22s %-22s guard jumps %ld, vetoes %ld, policy jumps %ld\n", "", "", n->guard_jumps, n->vetoes, n->policy_jumps);
+          std::printf("%-22s %-22s guard jumps %ld, economy jumps %ld, vetoes %ld, policy jumps %ld\n", "", "", n->guard_jumps,
+                      n->economy_jumps, n->vetoes, n->policy_jumps);
         r[p] = *rr;
       }
       const auto& t = r["trained"].metrics;
@@ -84,7 +91,15 @@ int main(int argc, char** argv) {
         bool a2 = t.energy_per_frame_mj < r["governor:performance"].metrics.energy_per_frame_mj;
         for (const char* b : {"static-best", "governor:performance", "governor:powersave", "governor:schedutil"})
           a2 = a2 && t.qos_violation_pct < r[b].metrics.qos_violation_pct;
-        std::printf("  A2 fewer violations than static-best and governors, less energy than performance: %s\n", a2 ? "PASS" : "FAIL");
+        // "Strictly fewer" than a baseline at 0 % is impossible; where the clairvoyant oracle
+        // is not below the best baseline either, the check is out of reach in practice.
+        double best_base = 1e9;
+        for (const char* b : {"static-best", "governor:performance", "governor:powersave", "governor:schedutil"})
+          best_base = std::min(best_base, r[b].metrics.qos_violation_pct);
+        const char* why = a2 ? "" : best_base <= 0 ? " (impossible: a baseline has 0 % violations)"
+                                : o.qos_violation_pct >= best_base ? " (the oracle is not below the best baseline either)" : "";
+        m_imp += !a2 && best_base <= 0, m_orc += !a2 && best_base > 0 && o.qos_violation_pct >= best_base;
+        std::printf("  A2 fewer violations than static-best and governors, less energy than performance: %s%s\n", a2 ? "PASS" : "FAIL", why);
         fails += !a2;
         a2_pass += a2, ++a2_total, m_a2 += a2, ++m_n2;
         m_rec.insert(m_rec.end(), r["trained"].recovery_periods.begin(), r["trained"].recovery_periods.end());
@@ -92,8 +107,8 @@ int main(int argc, char** argv) {
       }
     }
     std::sort(m_rec.begin(), m_rec.end());
-    std::printf("SUMMARY %s: A1 %d / %d, A2 %d / %d, median recovery %d periods over %zu changes\n", model.c_str(), m_a1, m_n,
-                m_a2, m_n2, m_rec.empty() ? 0 : m_rec[m_rec.size() / 2], m_rec.size());
+    std::printf("SUMMARY %s: A1 %d / %d, A2 %d / %d (failed: %d impossible, %d the oracle cannot either), median recovery %d periods over %zu changes\n",
+                model.c_str(), m_a1, m_n, m_a2, m_n2, m_imp, m_orc, m_rec.empty() ? 0 : m_rec[m_rec.size() / 2], m_rec.size());
   }
   std::sort(all_rec.begin(), all_rec.end());
   const int med = all_rec.empty() ? 0 : all_rec[all_rec.size() / 2];

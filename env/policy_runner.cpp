@@ -286,16 +286,25 @@ Result<std::vector<Config>> oracle_candidates(RunnerSetup& s, const std::vector<
       sc.events = v;
       grid.push_back(conditions_at(sc, P, 0.5));
     }
-  // Thermal caps: every DVFS unit one and two OPPs below its top.
-  for (int drop : {1, 2})
-    for (double fps : {0.0, 5.0, 10.0, 15.0}) {
-      Conditions c = nominal(s);
-      c.target_fps = fps;
-      for (int u = 0; u < P.num_units(); ++u)
-        if (P.units[static_cast<size_t>(u)].has_dvfs())
-          c.unit[static_cast<size_t>(u)].max_opp = std::max(0, P.units[static_cast<size_t>(u)].max_opp() - drop);
-      grid.push_back(c);
-    }
+  // Thermal caps: every DVFS unit `drop` OPPs below its top (clamped at its lowest), for every
+  // depth step_wise throttling walks through (it lowers each cooled unit's cap one OPP per
+  // poll), on a nominal and a hot die (leakage moves the flat-out optimum). Only 1 and 2 OPPs
+  // below the top were here before: under a 40 °C ambient every cap reaches OPP 0 and the
+  // oracle's configuration for that (googlenet: NNNNNNNNBGGLL:LB:0,0,0, 9 FPS) was no
+  // candidate, so the agent ran 6 FPS at 1.27x its energy per frame (hot_ambient).
+  int max_drop = 0;
+  for (const auto& u : P.units) max_drop = std::max(max_drop, u.has_dvfs() ? u.max_opp() : 0);
+  for (int drop = 1; drop <= max_drop; ++drop)
+    for (double die_c : {0.0, 80.0})
+      for (double fps : {0.0, 5.0, 10.0, 15.0, 20.0, 30.0}) {
+        Conditions c = nominal(s);
+        c.target_fps = fps;
+        if (die_c > 0) c.die_temp_c = die_c, c.ambient_c = 40;
+        for (int u = 0; u < P.num_units(); ++u)
+          if (P.units[static_cast<size_t>(u)].has_dvfs())
+            c.unit[static_cast<size_t>(u)].max_opp = std::max(0, P.units[static_cast<size_t>(u)].max_opp() - drop);
+        grid.push_back(c);
+      }
   for (const Scenario& sc : scenarios) {
     grid.push_back(conditions_at(sc, P, 0.0));
     for (double t : change_points(sc)) grid.push_back(conditions_at(sc, P, t + 1e-6));

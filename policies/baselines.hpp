@@ -69,8 +69,20 @@ std::unique_ptr<Controller> make_heuristic(const PlatformDesc& platform, const M
 //                    for hold_periods the policy may only move to configurations predicted to
 //                    meet QoS (the delivered-FPS window needs ~1 s to show the effect).
 // Without a target FPS (as fast as possible) "meets QoS" means a predicted FPS within 10 % of
-// the fastest allowed candidate's. The guard needs the action space's predicted costs; without
-// them it never fires.
+// the fastest allowed candidate's.
+//   best effort      a target is set and no allowed candidate is predicted to meet it: the
+//                    margins apply to best_effort_fraction x the fastest allowed candidate's
+//                    predicted FPS (the oracle's fallback: fastest, then cheapest among
+//                    near-ties); no violated-QoS trigger; from a configuration in that band a
+//                    jump must be predicted >= 2 % cheaper and a nudge must stay in the band;
+//   energy rule      with a target the running configuration is predicted to meet (no
+//                    violation sensed), a policy jump must be predicted >= 2 % cheaper;
+//   economy jump     after economy_settled unchanged periods meeting the targets, move to the
+//                    cheapest candidate predicted to meet them with fps_margin if it is
+//                    predicted >= economy_saving cheaper per frame;
+//   borderline       a candidate meeting the target only without the margin is taken (policy
+//                    jump or guard pick) when predicted >= 10 % cheaper.
+// The guard needs the action space's predicted costs; without them it never fires.
 struct AgentOptions {
   bool guard = true;          // enable the QoS guard
   int guard_periods = 2;      // consecutive periods the running config is predicted infeasible
@@ -81,10 +93,15 @@ struct AgentOptions {
                                  // (a 2 % band for measurement noise in the sensed slowdowns)
   double veto_margin = 1.02;  // a policy jump needs predicted fps >= veto_margin · target (hysteresis
                               // against the guard's 1.0 trigger: no flip-flop on a borderline candidate)
+  double economy_saving = 0.15;  // economy jump: a candidate predicted to meet the targets with fps_margin
+                                 // and >= this fraction cheaper per frame than the running one (0 = off)
+  int economy_settled = 20;      // ... once the running configuration has run this many periods unchanged
+  double best_effort_fraction = 0.95;  // no allowed candidate meets the target: the margins above
+                                       // apply to this fraction of the fastest one's predicted FPS
 };
 // Counters of the last run (reset by Controller::reset): decisions, guard jumps, vetoed moves.
 struct AgentCounters {
-  long decisions = 0, guard_jumps = 0, vetoes = 0, policy_jumps = 0;
+  long decisions = 0, guard_jumps = 0, vetoes = 0, policy_jumps = 0, economy_jumps = 0;
 };
 
 // The trained agent as a controller: encode → mask → policy.decide → action space apply.

@@ -203,6 +203,16 @@ double ObsEncoder::predicted_fps(int k, const EncoderState& st) const noexcept {
   return bottleneck_fps(k, st) * std::clamp(static_cast<double>(st.eff[static_cast<size_t>(k)]), 0.25, 1.0);
 }
 
+double ObsEncoder::predicted_fps(const Config& c, int candidate, const EncoderState& st) const noexcept {
+  if (candidate >= 0 && candidate < cand_) return predicted_fps(candidate, st);
+  std::array<double, kMaxUnits> busy{};
+  if (st.base < 0 || st.base >= cand_ || st.base >= ActionSpace::kMaxCandidates || !predicted_busy(c, -1, st.base, &busy)) return 0;
+  double worst = 0;
+  for (int u = 0; u < units_; ++u)
+    worst = std::max(worst, busy[static_cast<size_t>(u)] * std::max(1e-3, static_cast<double>(st.slowdown[static_cast<size_t>(u)])));
+  return worst > 0 ? std::clamp(static_cast<double>(st.eff[static_cast<size_t>(st.base)]), 0.25, 1.0) * 1000.0 / worst : 0;
+}
+
 double ObsEncoder::bottleneck_fps(int k, const EncoderState& st) const noexcept {
   if (costs_.empty() || k < 0 || k >= cand_) return 0;
   double worst = 0;

@@ -126,6 +126,10 @@ class ObsEncoder {
   // paid per period, so a faster configuration pays less of it per frame).
   double predicted_fps(int k, const EncoderState& st) const noexcept;
   double bottleneck_fps(int k, const EncoderState& st) const noexcept;  // without eff
+  // The same prediction for a configuration that may be off-candidate: candidate >= 0 uses
+  // that candidate's costs; otherwise the base candidate's (st.base) busy times scaled by
+  // f_base/f_cur for a nudged OPP (same placement only; 0 when unknown).
+  double predicted_fps(const Config& c, int candidate, const EncoderState& st) const noexcept;
   double predicted_energy_mj(int k, const EncoderState& st, double target_fps) const noexcept;
   int num_candidates() const noexcept { return cand_; }
   bool has_costs() const noexcept { return !costs_.empty(); }

@@ -137,7 +137,7 @@ int cmd_train(const std::vector<std::string>& argv) {
   if (cache_dir == "none") cache_dir.clear();
   env::OracleCache ocache = env::OracleCache::open(s, cache_dir);
   if (!ocache.note().empty()) std::fprintf(stderr, "train: %s\n", ocache.note().c_str());
-  auto cands = env::oracle_candidates(s, scen, 64, std::max<int>(1, static_cast<int>(*threads)), &ocache);
+  auto cands = env::oracle_candidates(s, scen, 96, std::max<int>(1, static_cast<int>(*threads)), &ocache);
   if (!cands.ok()) return fail(kExitRuntime, "train: " + cands.status().message());
   auto costs = env::candidate_costs(s, *cands);
   if (!costs.ok()) return fail(kExitRuntime, "train: " + costs.status().message());

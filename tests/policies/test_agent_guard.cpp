@@ -184,3 +184,84 @@ TEST(AgentGuard, LostUnitGoesToAFeasibleCandidateNeverAMaskedOne) {
   (*a)->reset(x.c[0]);
   EXPECT_EQ((*a)->decide(frame({50, 40, 0}, 15, 15), m).order(), x.c[0].order());
 }
+
+TEST(AgentGuard, BestEffortTakesTheFastestAndHoldsIt) {
+  Fx x = fx();
+  auto e = hp::ObsEncoder::create(*x.space);
+  ASSERT_TRUE(e.ok());
+  // Target 40 FPS: no candidate reaches it (c2 25, c0 20, c1 12.5 predicted). The objective
+  // becomes the oracle's fallback: the fastest (c2; nothing else within 2 % of it).
+  auto a = hp::make_agent(x.space, *e, prefer(x, *e, -1));  // the policy stays
+  ASSERT_TRUE(a.ok());
+  (*a)->reset(x.c[1]);
+  const hp::TelemetryFrame f = frame({80}, 12.5, 40);
+  hp::Config got = (*a)->decide(f, {});
+  EXPECT_EQ(got, x.c[1]);  // guard_periods = 2
+  got = (*a)->decide(f, {});
+  EXPECT_EQ(got, x.c[2]);
+  EXPECT_EQ(hp::agent_counters(**a)->guard_jumps, 1);
+  // A policy that wants c0 (20 FPS = 0.8 x the fastest: outside the 0.97 band) from c2 is
+  // vetoed every period, with and without the guard's hold.
+  auto b = hp::make_agent(x.space, *e, prefer(x, *e, 0));
+  ASSERT_TRUE(b.ok());
+  (*b)->reset(x.c[2]);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ((*b)->decide(frame({40}, 25, 40), {}), x.c[2]) << i;
+  EXPECT_GE(hp::agent_counters(**b)->vetoes, 29);
+  EXPECT_EQ(hp::agent_counters(**b)->policy_jumps, 0);
+  // Before: nothing feasible meant "move only for a 10 % faster candidate, never veto", and
+  // the policy's pick ran (resnet50 at 1.1-1.5x the oracle's energy per frame).
+  hp::AgentOptions bad;
+  bad.best_effort_fraction = 1.5;
+  EXPECT_FALSE(hp::make_agent(x.space, *e, prefer(x, *e, -1), bad).ok());
+}
+
+TEST(AgentGuard, FeasibleJumpsMustSaveEnergyAndEconomyJumpsToTheCheapest) {
+  Fx x = fx();
+  auto e = hp::ObsEncoder::create(*x.space);
+  ASSERT_TRUE(e.ok());
+  // Target 10, running c2 (240 mJ/frame): the policy wants c0, feasible (20 FPS) but dearer
+  // (297 mJ): vetoed, however long it insists.
+  auto a = hp::make_agent(x.space, *e, prefer(x, *e, 0));
+  ASSERT_TRUE(a.ok());
+  (*a)->reset(x.c[2]);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ((*a)->decide(frame({40}, 10, 10), {}), x.c[2]) << i;
+  EXPECT_EQ(hp::agent_counters(**a)->policy_jumps, 0);
+  // Running c0 with a policy that stays: after economy_settled periods unchanged the guard
+  // moves to the cheapest candidate predicted to meet 1.03 x 10 FPS: c1 (12.5 FPS,
+  // 1500/10 + 300·80/1000 = 174 mJ <= 0.85 x 297).
+  for (double saving : {0.15, 0.0}) {
+    hp::AgentOptions ao;
+    ao.economy_saving = saving;
+    auto b = hp::make_agent(x.space, *e, prefer(x, *e, -1), ao);
+    ASSERT_TRUE(b.ok());
+    (*b)->reset(x.c[0]);
+    hp::Config got = x.c[0];
+    int at = -1;
+    for (int i = 0; i < 40 && at < 0; ++i)
+      if (!((got = (*b)->decide(frame({50, 40, 30}, 10, 10), {})) == x.c[0])) at = i;
+    if (saving > 0) {
+      EXPECT_EQ(got, x.c[1]);
+      EXPECT_GE(at, ao.economy_settled - 1);
+      EXPECT_EQ(hp::agent_counters(**b)->economy_jumps, 1);
+    } else {
+      EXPECT_EQ(at, -1);  // 0 = off
+    }
+  }
+}
+
+TEST(AgentObs, PredictedFpsOfANudgedConfigurationScalesWithTheOpp) {
+  Fx x = fx();
+  auto e = hp::ObsEncoder::create(*x.space);
+  ASSERT_TRUE(e.ok());
+  hp::EncoderState st;
+  e->observe(frame({40}, 25, 25), x.c[2], 2, &st);
+  EXPECT_DOUBLE_EQ(e->predicted_fps(x.c[2], 2, st), 25.0);
+  hp::Config down = x.c[2];
+  down.freq_idx[1] = 0;  // B from its top OPP to its lowest: busy time x f_top / f_0
+  const auto& opps = x.p.units[1].opps;
+  EXPECT_NEAR(e->predicted_fps(down, -1, st),
+              25.0 * static_cast<double>(opps[0].freq_khz) / static_cast<double>(opps.back().freq_khz), 1e-6);
+  hp::Config moved = x.c[2];
+  moved.unit[0] = 'L';  // another placement: no base to scale from
+  EXPECT_EQ(e->predicted_fps(moved, -1, st), 0.0);
+}
