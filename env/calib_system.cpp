@@ -39,29 +39,6 @@ Result<const CostModel*> CostModelCache::get(const std::string& model_name) {
   return raw;
 }
 
-void pipeline_busy(const CostModel& cost, const Config& c, std::array<double, policies::kMaxUnits>* busy,
-                   std::array<double, policies::kMaxUnits>* wait) {
-  const auto& p = cost.platform();
-  busy->fill(0);
-  if (wait) wait->fill(0);
-  for (int b = 0; b < c.num_blocks; ++b) {
-    const int u = p.unit_index(c.unit[static_cast<size_t>(b)]);
-    const auto k = p.units[static_cast<size_t>(u)].kind;
-    const int h = k == UnitKind::kGpu ? p.unit_index(c.gpu_host) : k == UnitKind::kNpu ? p.unit_index(c.npu_host) : -1;
-    double t = cost.block_time_ms(b, u, c.freq_idx[static_cast<size_t>(u)], h, h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0);
-    if (b > 0) {
-      const int pu = p.unit_index(c.unit[static_cast<size_t>(b - 1)]);
-      t += cost.transfer_ms(b - 1, pu, u) + cost.handoff_in_ms(b - 1, pu, u);
-      (*busy)[static_cast<size_t>(pu)] += cost.handoff_out_ms(b - 1, pu, u);
-      if (wait) (*wait)[static_cast<size_t>(u)] += cost.handoff_in_ms(b - 1, pu, u);
-    }
-    if (b == 0) t += h >= 0 ? cost.input_ms(h, c.freq_idx[static_cast<size_t>(h)]) : cost.input_ms(u, c.freq_idx[static_cast<size_t>(u)]);
-    if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)])
-      t += cost.segment_ms(u, h, h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0);
-    (*busy)[static_cast<size_t>(u)] += t;
-  }
-}
-
 namespace {
 
 Status write_json(const std::string& path, const json& j) {
@@ -154,8 +131,7 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
       if (o2.find_first_not_of(o2[0]) != std::string::npos) continue;
       const int u = p.unit_index(o2[0]);
       if (!(*cm)->profiled(0, u)) continue;
-      std::array<double, policies::kMaxUnits> busy{};
-      pipeline_busy(**cm, *c, &busy);
+      const auto busy = pipeline_sums(**cm, *c).busy_ms;
       ratios[(*cm)->model().name][o2[0]].push_back({rel_slow(p, sim, *c, u), 1000.0 / r.fps / busy[static_cast<size_t>(u)]});
     }
   }
@@ -208,8 +184,9 @@ Status fit_system(const PlatformDesc& p, const CalibOptions& o, json* costs) {
       if (!cm.ok()) continue;
       auto c = pipeline_config(p, (*cm)->model(), r.order, r.gpu_host, r.npu_host, r.f_little_khz, r.f_big_khz, r.f_gpu_hz);
       if (!c.ok()) continue;
-      std::array<double, policies::kMaxUnits> busy{}, wait{};
-      pipeline_busy(**cm, *c, &busy, &wait);
+      const PipelineSums sums = pipeline_sums(**cm, *c);
+      auto busy = sums.busy_ms;
+      const auto& wait = sums.wait_ms;
       const double period = *std::max_element(busy.begin(), busy.end());
       // Dynamic power only while a unit works: the hand-over wait of a receiving stage is idle.
       for (size_t u = 0; u < busy.size(); ++u) busy[u] -= wait[u];

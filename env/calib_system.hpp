@@ -30,11 +30,6 @@ class CostModelCache {
   std::map<std::string, std::unique_ptr<CostModel>> cache_;
 };
 
-// Per-unit busy time per frame in pipeline mode (exactly predict_pipeline's accounting); wait
-// (optional) gets the part of it a unit spends waiting for a hand-over (no dynamic power).
-void pipeline_busy(const CostModel& cost, const policies::Config& c, std::array<double, policies::kMaxUnits>* busy,
-                   std::array<double, policies::kMaxUnits>* wait = nullptr);
-
 struct SimParams;
 struct PipelineRow;
 // Step 4a (env/calib_pipeline.cpp): per-model corrections from all pipeline fit rows.

@@ -104,6 +104,16 @@ struct Prediction {
   double power_mw = 0;     // average whole-board power
   double energy_mj = 0;    // energy per frame = power_mw / fps
 };
+// Per-unit sums of one frame in pipeline mode: the one accounting behind predict_pipeline, the
+// calibration's pipeline fits and the agent's per-candidate costs (env/policy_runner).
+struct PipelineSums {
+  std::array<double, kMaxUnits> busy_ms{};   // per unit: its stages (blocks, transfers, hand-overs, input, segments)
+  std::array<double, kMaxUnits> wait_ms{};   // part of busy_ms a receiving stage waits for a hand-over (no dynamic power)
+  std::array<double, kMaxUnits> drive_mw{};  // host-driving power of each accelerator at full utilisation
+  double latency_ms = 0;                     // one frame through every stage
+};
+// Every unit letter of config must be on the platform (predict_pipeline checks it first).
+PipelineSums pipeline_sums(const CostModel& cost, const Config& config);
 Result<Prediction> predict_pipeline(const CostModel& cost, const Config& config);
 Result<Prediction> predict_switch(const CostModel& cost, const Config& config);
 

@@ -514,34 +514,21 @@ Result<std::vector<policies::CandidateCost>> candidate_costs(const RunnerSetup& 
   std::vector<policies::CandidateCost> out;
   for (size_t k = 0; k < cands.size(); ++k) {
     const Config& c = cands[k];
-    // The same per-unit sums as predict_pipeline (env/predict.cpp): busy time (incl. transfers,
-    // hand-overs, input, segment overheads), hand-over waits (no dynamic power) and the host's
-    // accelerator-driving power.
-    policies::CandidateCost cc;
-    std::array<double, kMaxUnits> busy{}, wait{}, drive{};
     for (int b = 0; b < c.num_blocks; ++b) {
       const int u = P.unit_index(c.unit[static_cast<size_t>(b)]);
       if (u < 0) return Error(StatusCode::kInvalidArgument, "candidate_costs: candidate " + std::to_string(k) + ": unknown unit");
       const policies::UnitKind kind = P.units[static_cast<size_t>(u)].kind;
-      int h = -1;
-      if (kind != policies::UnitKind::kCpu) {
-        h = P.unit_index(kind == policies::UnitKind::kGpu ? c.gpu_host : c.npu_host);
-        if (h < 0) h = cm.default_host(u);
-      }
-      const int opp = c.freq_idx[static_cast<size_t>(u)], hopp = h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0;
-      double t = cm.block_time_ms(b, u, opp, h, hopp);
-      if (h >= 0) drive[static_cast<size_t>(u)] = cm.host_drive_mw(u, h, hopp);
-      if (b > 0) {
-        const int pu = P.unit_index(c.unit[static_cast<size_t>(b - 1)]);
-        const double in = cm.handoff_in_ms(b - 1, pu, u), out = cm.handoff_out_ms(b - 1, pu, u);
-        t += cm.transfer_ms(b - 1, pu, u) + in;
-        wait[static_cast<size_t>(u)] += in;
-        busy[static_cast<size_t>(pu)] += out;
-      }
-      if (b == 0) t += h >= 0 ? cm.input_ms(h, hopp) : cm.input_ms(u, opp);
-      if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)]) t += cm.segment_ms(u, h, hopp);
-      busy[static_cast<size_t>(u)] += t;
+      const char h = kind == policies::UnitKind::kGpu ? c.gpu_host : c.npu_host;
+      if (kind != policies::UnitKind::kCpu && P.unit_index(h) < 0)
+        return Error(StatusCode::kInvalidArgument, "candidate_costs: candidate " + std::to_string(k) + ": unknown host '" + h + "'");
     }
+    // predict_pipeline's per-unit sums: busy time (incl. transfers, hand-overs, input, segment
+    // overheads), hand-over waits (no dynamic power) and the host's accelerator-driving power.
+    const PipelineSums sums = pipeline_sums(cm, c);
+    const auto& busy = sums.busy_ms;
+    const auto& wait = sums.wait_ms;
+    const auto& drive = sums.drive_mw;
+    policies::CandidateCost cc;
     for (int u = 0; u < P.num_units(); ++u) {
       const size_t i = static_cast<size_t>(u);
       if (!(busy[i] < 1e8))

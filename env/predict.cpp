@@ -46,20 +46,18 @@ int host_of(const CostModel& cost, const Config& c, int unit) {
 // fps = 1000 / period, latency = sum of stage times, power = idle + sum_u (dyn_u + drive_u) *
 // util_u with util_u = (busy_u - wait_u) / period (a receiving stage waiting for its hand-over
 // draws no dynamic power; drive_u = host-driving power of an accelerator), energy = power / fps.
-Result<Prediction> predict_pipeline(const CostModel& cost, const Config& c) {
-  HETSCHED_RETURN_IF_ERROR(check(cost, c));
+PipelineSums pipeline_sums(const CostModel& cost, const Config& c) {
   const auto& p = cost.platform();
-  std::array<double, kMaxUnits> busy{};
-  std::array<double, kMaxUnits> wait{};   // hand-over waits of receiving stages (no dynamic power)
-  std::array<double, kMaxUnits> drive{};  // host-driving power of each accelerator at full utilisation
-  double latency = 0;
+  PipelineSums s;
+  auto& busy = s.busy_ms;
+  auto& wait = s.wait_ms;
   for (int b = 0; b < c.num_blocks; ++b) {
     const int u = p.unit_index(c.unit[static_cast<size_t>(b)]);
     const int h = host_of(cost, c, u);
     const int opp = c.freq_idx[static_cast<size_t>(u)];
     const int hopp = h >= 0 ? c.freq_idx[static_cast<size_t>(h)] : 0;
     double t = cost.block_time_ms(b, u, opp, h, hopp);
-    if (h >= 0) drive[static_cast<size_t>(u)] = cost.host_drive_mw(u, h, hopp);
+    if (h >= 0) s.drive_mw[static_cast<size_t>(u)] = cost.host_drive_mw(u, h, hopp);
     if (b > 0) {
       // The receiving stage pays the transfer and waits for the hand-over; the sender pays its
       // own hand-over (CostModel::handoff_in_ms / handoff_out_ms).
@@ -68,14 +66,25 @@ Result<Prediction> predict_pipeline(const CostModel& cost, const Config& c) {
       t += cost.transfer_ms(b - 1, pu, u) + in;
       wait[static_cast<size_t>(u)] += in;
       busy[static_cast<size_t>(pu)] += out;
-      latency += out;
+      s.latency_ms += out;
     }
     // The first stage also reads and preprocesses the frame (on its host cluster for G/N).
     if (b == 0) t += h >= 0 ? cost.input_ms(h, hopp) : cost.input_ms(u, opp);
     if (b == 0 || c.unit[static_cast<size_t>(b - 1)] != c.unit[static_cast<size_t>(b)]) t += cost.segment_ms(u, h, hopp);
     busy[static_cast<size_t>(u)] += t;
-    latency += t;
+    s.latency_ms += t;
   }
+  return s;
+}
+
+Result<Prediction> predict_pipeline(const CostModel& cost, const Config& c) {
+  HETSCHED_RETURN_IF_ERROR(check(cost, c));
+  const auto& p = cost.platform();
+  const PipelineSums s = pipeline_sums(cost, c);
+  const auto& busy = s.busy_ms;
+  const auto& wait = s.wait_ms;
+  const auto& drive = s.drive_mw;
+  const double latency = s.latency_ms;
   const double period = *std::max_element(busy.begin(), busy.end());
   if (!(period > 0) || period >= 1e8) return Error(StatusCode::kOutOfRange, "configuration cannot run (a block has no cost on its unit)");
   Prediction out;
