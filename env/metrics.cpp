@@ -1,6 +1,7 @@
 #include "env/metrics.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -73,6 +74,39 @@ const char* const* metric_keys() noexcept {
                                       "reconfigs",    "frames",            "dropped_frames",
                                       nullptr};
   return kKeys;
+}
+
+CompletionMetrics::CompletionMetrics(double period_s, double target_fps, double latency_bound_ms) noexcept {
+  cur_.period_s = period_s > 0 ? period_s : 0.1;
+  cur_.target_fps = target_fps;
+  cur_.latency_bound_ms = latency_bound_ms;
+}
+
+void CompletionMetrics::close_until(double t_s) noexcept {
+  while (cur_.t_start_s + cur_.period_s <= t_s) {
+    acc_.add(cur_);
+    cur_.t_start_s += cur_.period_s;
+    cur_.frames = 0;
+    cur_.first_done_s = cur_.last_done_s = cur_.max_latency_ms = 0;
+  }
+}
+
+void CompletionMetrics::add(double done_s, double latency_ms) noexcept {
+  if (!(done_s >= 0) || !std::isfinite(done_s)) return;
+  close_until(done_s);
+  if (cur_.frames == 0) cur_.first_done_s = std::max(done_s, cur_.t_start_s);
+  cur_.last_done_s = std::max(cur_.last_done_s, std::max(done_s, cur_.t_start_s));
+  cur_.max_latency_ms = std::max(cur_.max_latency_ms, latency_ms);
+  ++cur_.frames;
+}
+
+Metrics CompletionMetrics::finish(double run_time_s) noexcept {
+  close_until(run_time_s);
+  if (run_time_s > cur_.t_start_s + 1e-9) {  // the partial last period
+    cur_.period_s = run_time_s - cur_.t_start_s;
+    acc_.add(cur_);
+  }
+  return acc_.result();
 }
 
 nlohmann::json to_json(const Metrics& m) {

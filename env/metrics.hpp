@@ -91,6 +91,23 @@ class MetricsAccumulator {
   std::int64_t frames_ = 0, dropped_ = 0, reconfigs_ = 0, qos_periods_ = 0, qos_violations_ = 0;
 };
 
+// Metrics of a run known frame by frame (a real device: each frame's completion time and
+// latency, no FPS/power model), by the same definition: completions are bucketed into periods
+// of period_s from run time 0 and fed to MetricsAccumulator with the given targets (0 = none).
+// Streaming and bounded in memory: add() in completion order (a frame older than the current
+// period counts in it), finish() once. Energy and temperature are unknown here (0).
+class CompletionMetrics {
+ public:
+  CompletionMetrics(double period_s, double target_fps, double latency_bound_ms) noexcept;
+  void add(double done_s, double latency_ms) noexcept;
+  Metrics finish(double run_time_s) noexcept;  // closes the periods up to run_time_s (last one partial)
+
+ private:
+  void close_until(double t_s) noexcept;  // feeds every whole period ending at or before t_s
+  MetricsAccumulator acc_;
+  PeriodSample cur_;
+};
+
 nlohmann::json to_json(const Metrics& m);
 // Exactly the metric keys, in the order listed above.
 const char* const* metric_keys() noexcept;  // null-terminated

@@ -3,6 +3,7 @@
 #include "hetsched/runtime.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "runtime/agent_policy.hpp"
@@ -36,6 +37,8 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimePlatform& platform
       return Error(StatusCode::kInvalidArgument, "RuntimeOptions.result_queue = " + std::to_string(options.result_queue) +
                                                      " outside [1, 4096]");
     if (options.deadline_ns < 0) return Error(StatusCode::kInvalidArgument, "RuntimeOptions.deadline_ns < 0");
+    if (!(options.target_fps >= 0) || !std::isfinite(options.target_fps))
+      return Error(StatusCode::kInvalidArgument, "RuntimeOptions.target_fps must be finite and >= 0 (fps)");
     if (platform.units.empty() || platform.units.size() > static_cast<size_t>(kMaxPipelineUnits))
       return Error(StatusCode::kInvalidArgument, "platform '" + platform.name + "': " + std::to_string(platform.units.size()) +
                                                      " units, expected 1.." + std::to_string(kMaxPipelineUnits));

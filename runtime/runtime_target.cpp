@@ -105,6 +105,7 @@ void Runtime::Impl::fill_frame(runtime::ControlSample* o, const runtime::Pipelin
     obs_prev_busy[static_cast<size_t>(u)] = busy;
   }
   f.max_latency_us_target = opt.deadline_ns > 0 ? static_cast<double>(opt.deadline_ns) / 1000.0 : 0;
+  f.target_fps = opt.target_fps;
   obs_prev_t = o->t_ns;
   obs_prev_done = done;
   o->guard.sensors_ok = true;

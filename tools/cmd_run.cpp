@@ -35,7 +35,8 @@ int cmd_run(const std::vector<std::string>& argv) {
        {"stress", "UNIT@T_S[:DURATION_S]", "host: start a CPU hog pinned to UNIT at T_S for DURATION_S", true},
        {"mode", "adaptive|fixed", "host: adaptive controller (default) or a fixed split"},
        {"split", "UNIT:N,...", "host: fixed/initial split, e.g. cpu0:20,cpu1:8 (default: balanced on calibration)"},
-       {"deadline-ms", "MS", "host: per-frame latency target; misses count as QoS violations (default none)"},
+       {"deadline-ms", "MS", "host: per-frame latency bound; a period with a frame over it is a QoS violation (default none)"},
+       {"target-fps", "FPS", "host: FPS target; a period delivering < 0.95 x FPS is a QoS violation (metrics only; default none)"},
        {"profile", "PROFILE.json", "host: the host profile a --policy file was trained on (default: hetsched profile's output)"},
        {"online", "", "host: with --policy FILE, keep learning on the run and hot-swap the improved policy"},
        {"json", "", "print the metrics as JSON (simulator metric keys)"},
@@ -53,7 +54,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     return fail(kExitUsage, "run: --seconds must be in (0, 1e6]");
   if (a.has("token-file") && !a.has("listen")) return fail(kExitUsage, "run: --token-file needs --listen");
   if (!host) {
-    for (const char* f : {"stress", "mode", "split", "deadline-ms", "profile", "online"})
+    for (const char* f : {"stress", "mode", "split", "deadline-ms", "target-fps", "profile", "online"})
       if (a.has(f)) return fail(kExitUsage, std::string("run: --") + f + " applies to --platform host only");
     return run::run_simulated(a, *seconds);
   }

@@ -42,7 +42,9 @@ nlohmann::json metrics_of(const nlohmann::json& j) {
 
 TEST(RunCli, HostRunWithStressReportsMetricsAndDropsNothing) {
   const std::string trace = tmp("host.trace");
-  const Out o = sh("run --platform host --model mobilenet_v1 --seconds 3 --stress cpu1@1:1 --json --quiet --record " + trace);
+  // An FPS target nobody reaches: every period after the first second violates QoS (the
+  // simulator's definition); no --deadline-ms: no frame misses a deadline.
+  const Out o = sh("run --platform host --model mobilenet_v1 --seconds 3 --stress cpu1@1:1 --target-fps 100000 --json --quiet --record " + trace);
   ASSERT_EQ(o.code, 0) << o.out;
   const auto j = nlohmann::json::parse(o.out);
   for (const char* k : {"fps_mean", "qos_violation_pct", "energy_per_frame_mj", "avg_power_mw", "peak_temp_c", "throttled_pct",
@@ -53,6 +55,8 @@ TEST(RunCli, HostRunWithStressReportsMetricsAndDropsNothing) {
   EXPECT_EQ(j["dropped_frames"].get<int>(), 0);
   EXPECT_EQ(j["failed_frames"].get<int>(), 0);
   EXPECT_EQ(j["policy"], "balance");
+  EXPECT_EQ(j["qos_violation_pct"].get<double>(), 100.0);
+  EXPECT_EQ(j["deadline_miss_pct"].get<double>(), 0.0);
   // The host trace holds the controller's decisions (one per period) and the stress events.
   const Out info = sh("trace info " + trace);
   ASSERT_EQ(info.code, 0) << info.out;
@@ -79,6 +83,9 @@ TEST(RunCli, UsageErrorsExitTwo) {
   EXPECT_EQ(sh("run --platform host --stress cpu1@x:1").code, 2);
   EXPECT_EQ(sh("run --platform host --seconds -1").code, 2);
   EXPECT_EQ(sh("run --platform host --mode turbo").code, 2);
+  EXPECT_EQ(sh("run --platform host --target-fps -3").code, 2);
+  EXPECT_EQ(sh("run --platform host --target-fps nan").code, 2);
+  EXPECT_EQ(sh("run --target-fps 10").code, 2);  // host-only: a simulated run takes targets from its scenario
   EXPECT_EQ(sh("run --stress cpu1@1").code, 2);  // host-only flag on the simulated run
   EXPECT_EQ(sh("run --bogus").code, 2);
   EXPECT_EQ(sh("run --help").code, 0);

@@ -102,6 +102,7 @@ struct RuntimeOptions {
   std::int64_t decision_period_ns = 100'000'000;   // controller period (adaptive)
   std::int64_t rate_limit_ns = 20'000'000;         // minimum time between two decisions
   std::int64_t deadline_ns = 0;                    // per-frame latency target (0 = none); misses feed the guard
+  double target_fps = 0;                           // the application's FPS target (0 = none): in each period's telemetry (policies, traces, metrics)
   int miss_burst = 5;                              // guard: misses per period that force the safe split
   double min_gain = 0.10;                          // adaptive: predicted throughput gain needed to re-split
   bool controller_thread = true;                   // false: the caller drives control_step() (virtual time)
