@@ -27,7 +27,7 @@ struct OpSample {
 // One whole-model run of the external prior: features and measured time (only ratios between
 // the rows of a unit are used, so a different runtime or clock of the source cancels out).
 struct OpPriorRow {
-  std::string name;   // the source's model name (e.g. "mobilenetv2-12")
+  std::string name;   // where the row comes from (rockpi_n10: "all-N single call, <file>:<line>")
   std::string model;  // our model file it was taken from ("" = features given in the file)
   std::array<double, kNumOpFeatures> f{};
   double time_ms = 0;

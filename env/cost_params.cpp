@@ -16,7 +16,7 @@ using policies::UnitKind;
 const char* op_feature_name(int i) noexcept {
   static const char* kNames[kNumOpFeatures] = {
       "conv_gmac",      "dwconv_gmac", "pwconv_gmac", "fc_gmac", "pool_gop", "lrn_gop",        "eltwise_gop", "layers",
-      "out_mb",         "weights_mb",  "gemm_conv_gmac", "wino_gmac", "gemm_pw_gmac", "gemv_mb", "act_mb", "conv_weights_mb", "input_conv_gmac", "tasks"};
+      "out_mb",         "weights_mb",  "gemm_conv_gmac", "wino_gmac", "gemm_pw_gmac", "gemv_mb", "act_mb", "conv_weights_mb", "input_conv_gmac", "tasks", "wino_tiled_gmac"};
   return (i >= 0 && i < kNumOpFeatures) ? kNames[i] : "?";
 }
 
@@ -26,8 +26,9 @@ bool op_feature_in_set(int i, OpFeatureSet set) noexcept {
   // GPU: legacy without out_mb (the size of the group's last output depends on where the
   // profiling campaign cut, not on the work) plus the image-input conv and the per-task cost.
   if (set == OpFeatureSet::kGpu) return (i < 10 && i != 8) || i == 16 || i == 17;
-  // ARM-CL set: the class-free features (dwconv, pool, lrn, eltwise, layers) plus 10..15.
-  return i == 1 || (i >= 4 && i <= 7) || (i >= 10 && i <= 15);
+  // ARM-CL set: the class-free features (dwconv, pool, lrn, eltwise, layers) plus 10..15, with
+  // the Winograd MACs counted as whole output tiles (18) instead of as MACs (11).
+  return i == 1 || (i >= 4 && i <= 7) || i == 10 || (i >= 12 && i <= 15) || i == 18;
 }
 
 std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, int first_block, int end_block) {
@@ -63,10 +64,19 @@ std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, 
       // Input channels per group from the MAC count: MACs = out elements x k^2 x C_in/groups.
       const double cin_g = out_el > 0 ? l.macs / (out_el * l.kernel * l.kernel) : 0;
       if (gemv) f[13] += static_cast<double>(l.param_bytes) * 1e-6;
-      else if (l.op == OpType::kConv && l.kernel == 3 && l.stride == 1 && cin_g > 4) f[11] += gmac;
-      // ^ ARM-CL runs 3x3 stride-1 convolutions with Winograd (2.25-4x fewer multiplies than the
-      //   MAC count), except on the image input (C_in <= 4: im2col GEMM with K = 27): YOLOv3's
-      //   3x3/s1 convs reach 24 GMAC/s on B, its 3x3/s2 ones 8-11, its 1x1 ones 9.
+      else if (l.op == OpType::kConv && l.kernel == 3 && l.stride == 1 && cin_g > 4) {
+        // ARM-CL runs 3x3 stride-1 convolutions with Winograd (2.25-4x fewer multiplies than the
+        // MAC count), except on the image input (C_in <= 4: im2col GEMM with K = 27): YOLOv3's
+        // 3x3/s1 convs reach 24 GMAC/s on B, its 3x3/s2 ones 8-11, its 1x1 ones 9.
+        f[11] += gmac;
+        // Winograd computes whole output tiles (NEWinogradConvolutionLayer: 4x4 tiles for maps
+        // > 4 in both dimensions, else 2x2), so a map that is not a multiple of the tile pays for
+        // the padding: AlexNet's 13x13 convs do 16x16 = 1.51x their MACs, 14x14 maps 1.31x.
+        const int tile = l.out.h > 4 && l.out.w > 4 ? 4 : 2;
+        const double th = std::ceil(l.out.h / static_cast<double>(tile)) * tile;
+        const double tw = std::ceil(l.out.w / static_cast<double>(tile)) * tile;
+        f[18] += gmac * th * tw / (static_cast<double>(l.out.h) * l.out.w);
+      }
       else if (l.op == OpType::kConv) f[10] += gmac;
       else if (l.op == OpType::kPointwiseConv) f[12] += gmac;
       // The image-input conv is slow per MAC on every unit (K = C_in k^2 = 27..363 is a poor

@@ -28,7 +28,7 @@ struct TimeCoef {
 };
 
 // Op-level features of a block (or group of blocks): work per op class plus layer count.
-inline constexpr int kNumOpFeatures = 18;
+inline constexpr int kNumOpFeatures = 19;
 // 0-9 (legacy set): conv, dwconv, pwconv, fc (G-MACs); pool, lrn, eltwise (G-element-ops);
 //   layers (count); MB out of the block; MB of weights.
 // 10-15 (ARM-CL classes): im2col-GEMM conv (G-MACs), Winograd conv (3x3 stride 1, G-MACs),
@@ -37,10 +37,13 @@ inline constexpr int kNumOpFeatures = 18;
 // 16: image-input conv G-MACs (dense conv with C_in/groups <= 4: im2col with K = 27..363).
 // 17: tasks: 1 per evaluated block range (a block or a profiled group), i.e. the per-task
 //   dispatch + synchronisation cost the per-layer tables pay once per group.
+// 18: Winograd conv G-MACs padded to whole output tiles (the layers of 11; ARM-CL NEON uses
+//   F(4x4, 3x3) when the output map is > 4 in both dimensions, else F(2x2, 3x3)): a 13x13 map
+//   is computed as 16x16, 1.51x its MAC count; 14x14 / 7x7 maps 1.31x; 28x28 and larger 1.0x.
 // docs/simulator.md ("Op-level predictor") says which unit uses which set.
 const char* op_feature_name(int i) noexcept;
-// kLegacy = 0..9; kArmCl = dwconv, pool, lrn, eltwise, layers and 10..15 (the MAC classes split
-// by ARM-CL kernel); kGpu = the legacy set without out_mb, plus 16 and 17.
+// kLegacy = 0..9; kArmCl = dwconv, pool, lrn, eltwise, layers, 10, 12..15 and 18 (the MAC classes
+// split by ARM-CL kernel, Winograd as tiles); kGpu = the legacy set without out_mb, plus 16 and 17.
 enum class OpFeatureSet { kLegacy, kArmCl, kGpu };
 bool op_feature_in_set(int i, OpFeatureSet set) noexcept;
 std::array<double, kNumOpFeatures> block_features(const policies::ModelDesc& m, int first_block, int end_block);

@@ -2,83 +2,93 @@
 """Writes env/platforms/rockpi_n10.op_prior.json: the external prior of the op-level predictor
 for the Rock Pi N10 NPU (docs/simulator.md §10, "NPU prior").
 
-Why: only MobileNetV1 and YOLOv3 have NPU profiles, so every leave-one-model-out fold of the NPU
-fits on ONE model and cannot tell the efficiency of depthwise/pointwise from dense convolution.
-The RKNN model zoo lists whole-model FPS on the RK1808, whose NPU is the one of the RK3399Pro
-(same 3-TOPS RKNPU generation, RKNN-Toolkit 1). Only the RATIO of two rows is used
-(t(resnet50-v2-7) / t(mobilenetv2-12)), so int8 vs our fp16/int8 runtime and the zoo's
-single-invocation timing cancel to first order. The RK1808-is-RK3399Pro's-NPU statement is an
-assumption from Rockchip's product pages, not from a file in ../shared/calibration.
+Why: only MobileNetV1 and YOLOv3 have NPU per-layer profiles, so every leave-one-model-out fold
+of the NPU fits on ONE model and cannot tell the efficiency of one op class from another. The
+same board ran every one of our models on the NPU as ONE RKNN call (an all-N serial run:
+eval_single_pe_<Model>.csv, order N...N, host BB, every block at the big cluster's top OPP),
+so the ratios of those whole-model times constrain the op-class balance with the board's own
+NPU and runtime. (Before: two RKNN model zoo rows of the RK1808, assumed to be the same NPU;
+docs/simulator.md §10 has both LOMO tables.)
 
-Rows: resnet50-v2-7 uses env/models/resnet50.json (ResNet-50 v1; v2 has the same convolutions,
-pre-activation order); mobilenetv2-12 has no model file (adding one would change the model list
-every component sees), so its legacy op-level features are computed below from the published
-architecture (Sandler et al. 2018, width 1.0, 224x224: 0.30 G-MAC, 3.5 M parameters).
-Run: python3 env/models/op_prior.py
+Rows: the `task_time` (the NPU call, without the input stage) of those runs, averaged per model
+over the runs in the FIT split of `hetsched calibrate` (env/calib_data.cpp held_back: FNV-1a-64
+of model|order|host|freq mod 5 != 0), YOLOv3 also from eval_switch_yolov3_npu.csv (model column
+"yolov3" there). Only ratios between rows are used, and the row of the held-out model is dropped
+by load_op_prior, so a fold never sees its own model. Row 0 (resnet50) is the reference.
+Run: python3 env/models/op_prior.py [CALIB_DIR]   (default ../shared/calibration)
 """
+import csv
 import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = "../shared/calibration/latency_rknn_zoo.csv (RKNN model zoo v2.3.2 README, airockchip/rknn_model_zoo bad6c733), platform RK1808"
+TOP_HOST_OPP = 7  # rockpi_n10 B: 1800 MHz, the NPU's default (fastest) host
+# (file, model as written in the key, our model name); eval_single_pe_* rows take the graph column.
+FILES = [("eval_single_pe_ResV1_50.csv", None, "resnet50"), ("eval_single_pe_Alex.csv", None, "alexnet"),
+         ("eval_single_pe_Google.csv", None, "googlenet"), ("eval_single_pe_MobileV1.csv", None, "mobilenet_v1"),
+         ("eval_single_pe_YOLOv3.csv", None, "yolov3"), ("eval_switch_yolov3_npu.csv", "yolov3", "yolov3")]
 
 
-def mobilenet_v2_features():
-    """Legacy op-level features (env/cost_params.cpp block_features, whole model, one task)."""
-    f = dict(conv_gmac=0.0, dwconv_gmac=0.0, pwconv_gmac=0.0, fc_gmac=0.0, pool_gop=0.0, lrn_gop=0.0,
-             eltwise_gop=0.0, layers=0, out_mb=0.0, weights_mb=0.0, tasks=1)
+def held_back(key):
+    """env/calib_data.cpp held_back(): FNV-1a 64 of the key, mod 5 == 0."""
+    h = 1469598103934665603
+    for ch in key.encode():
+        h = ((h ^ ch) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h % 5 == 0
 
-    def layer(kind, cin, cout, k, hout, act=True):
-        macs = hout * hout * cout * (k * k if kind == "dw" else cin * k * k)
-        f[{"conv": "conv_gmac", "dw": "dwconv_gmac", "pw": "pwconv_gmac", "fc": "fc_gmac"}[kind]] += macs * 1e-9
-        if act:  # fused ReLU6 counts as element-wise work, as in block_features
-            f["eltwise_gop"] += hout * hout * cout * 1e-9
-        f["layers"] += 1
-        f["weights_mb"] += ((cout * k * k) if kind == "dw" else (cout * cin * k * k) + cout) * 4e-6 + (cout * 4e-6 if kind == "dw" else 0)
 
-    h, cin = 112, 32
-    layer("conv", 3, 32, 3, 112)
-    for t, c, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]:
-        for i in range(n):
-            st = s if i == 0 else 1
-            e, hout = cin * t, h // st
-            if t != 1:
-                layer("pw", cin, e, 1, h)
-            layer("dw", e, e, 3, hout)
-            layer("pw", e, c, 1, hout, act=False)
-            if st == 1 and cin == c:  # residual add
-                f["eltwise_gop"] += hout * hout * c * 1e-9
-                f["layers"] += 1
-            cin, h = c, hout
-    layer("pw", 320, 1280, 1, 7)
-    f["pool_gop"] += 7 * 7 * 1280 * 1e-9
-    f["layers"] += 1
-    layer("fc", 1280, 1000, 1, 1, act=False)
-    f["out_mb"] = 1000 * 4e-6
-    return {k: round(v, 6) for k, v in f.items()}
+def at_top(freq):
+    """The run's host OPP is the top one for every block ({{max}}, (('max',),) or all (7,))."""
+    f = freq.replace(" ", "")
+    if f in ("{{max}}", "(('max',),)"):
+        return True
+    tuples = f.strip("()").split("),(")
+    return all(t.strip(",") == str(TOP_HOST_OPP) for t in tuples)
+
+
+def board_rows(calib):
+    d = os.path.join(calib, "armcoup", "rockpi_n10")
+    runs = {}
+    for fname, key_model, model in FILES:
+        with open(os.path.join(d, fname)) as fh:
+            for i, r in enumerate(csv.DictReader(fh)):
+                order, host, freq = r["order"], r.get("host", ""), r["freq"]
+                km = key_model or r["graph"]
+                if not order or set(order) != {"N"} or host != "BB" or not at_top(freq):
+                    continue
+                if held_back("%s|%s|%s|%s" % (km, order, host, freq)):
+                    continue
+                runs.setdefault(model, []).append((float(r["task_time"]), "%s:%d" % (fname, i + 2)))
+    rows = []
+    for _, _, model in FILES:
+        if model not in runs or any(x["model"] == model for x in rows):
+            continue
+        t = sum(v for v, _ in runs[model]) / len(runs[model])
+        rows.append({"name": "all-N single call, " + ", ".join(w for _, w in runs[model]), "model": model,
+                     "fps": round(1000.0 / t, 6), "task_ms": round(t, 6)})
+    return rows
 
 
 def main():
-    mv2 = mobilenet_v2_features()
+    calib = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "shared", "calibration")
+    rows = board_rows(calib)
     out = {
         "generated_by": "python3 env/models/op_prior.py (do not edit by hand)",
-        "source": SRC,
-        "assumption": "the RK1808 NPU is the RK3399Pro NPU (same RKNPU generation); only time ratios between rows are used",
+        "source": "../shared/calibration/armcoup/rockpi_n10/eval_single_pe_*.csv and eval_switch_yolov3_npu.csv: "
+                  "all-N serial runs (one RKNN call per frame), host BB at the top OPP, task_time, fit split only",
+        "assumption": "the op-class balance of a whole-model single call is that of the per-layer groups; a call's own "
+                      "cost is about the same for the 224x224 models and cancels in the ratios",
         "use": "hetsched calibrate step 3: for a unit whose per-layer profiles cover one model only, the ratio "
-               "t(row 0) / t(row i) is imposed on the op-level weights (docs/simulator.md section 10)",
-        "units": {
-            "N": [
-                {"name": "resnet50-v2-7", "model": "resnet50", "fps": 37.1},
-                {"name": "mobilenetv2-12", "features": mv2, "fps": 170.3,
-                 "note": "features from the published MobileNetV2 1.0/224 architecture (op_prior.py)"},
-            ]
-        },
+               "t(row 0) / t(row i) is imposed on the op-level weights; the held-out model's row is dropped "
+               "(docs/simulator.md section 10)",
+        "units": {"N": rows},
     }
     path = os.path.join(HERE, "..", "platforms", "rockpi_n10.op_prior.json")
     with open(path, "w") as fh:
         json.dump(out, fh, indent=2)
         fh.write("\n")
-    print(path, mv2)
+    print(path, [(r["model"], r["task_ms"]) for r in rows])
 
 
 if __name__ == "__main__":

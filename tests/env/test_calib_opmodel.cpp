@@ -5,10 +5,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "env/calib_data.hpp"
 #include "env/calib_opmodel.hpp"
+#include "env/csv.hpp"
 #include "env/cost_params.hpp"
 #include "policies/model.hpp"
 #include "policies/platform.hpp"
@@ -76,6 +81,8 @@ TEST(OpModelPrior, IdentifiesWhatOneModelCannotAndIsIgnoredWithTwo) {
             env::fit_op_unit(policies::UnitKind::kNpu, two, nullptr).dump());
 }
 
+// The shipped NPU prior: the board's own all-N single-call runs (env/models/op_prior.py), one row
+// per model, each equal to what the calibration folder holds for that model in the fit split.
 TEST(OpModelPrior, ShippedFileLoadsAndDropsTheHeldOutModel) {
   auto p = policies::load_platform_by_name(kDir, "rockpi_n10");
   ASSERT_TRUE(p.ok());
@@ -83,16 +90,55 @@ TEST(OpModelPrior, ShippedFileLoadsAndDropsTheHeldOutModel) {
   ASSERT_TRUE(pr.ok()) << pr.status().to_string();
   ASSERT_EQ(pr->count('N'), 1u);
   const auto& rows = pr->at('N');
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[0].model, "resnet50");
-  auto res = policies::load_model_by_name(kDir, "resnet50");
-  ASSERT_TRUE(res.ok());
-  EXPECT_NEAR(rows[0].f[0] + rows[0].f[1] + rows[0].f[2] + rows[0].f[3], res->total_macs() * 1e-9, 1e-6) << "whole-model features";
-  EXPECT_NEAR(rows[1].f[0] + rows[1].f[1] + rows[1].f[2] + rows[1].f[3], 0.30, 0.01) << "MobileNetV2: 0.30 G-MAC";
-  EXPECT_GT(rows[0].time_ms, rows[1].time_ms);
-  auto without = env::load_op_prior(*p, kDir, "resnet50");
-  ASSERT_TRUE(without.ok());
-  EXPECT_EQ(without->count('N'), 0u) << "one row left: no ratio, no prior";
+  const std::vector<std::string> models = {"resnet50", "alexnet", "googlenet", "mobilenet_v1", "yolov3"};
+  ASSERT_EQ(rows.size(), models.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].model, models[i]);
+    auto m = policies::load_model_by_name(kDir, models[i]);
+    ASSERT_TRUE(m.ok());
+    EXPECT_NEAR(rows[i].f[0] + rows[i].f[1] + rows[i].f[2] + rows[i].f[3], m->total_macs() * 1e-9, 1e-6) << "whole-model features";
+  }
+  // Recompute each row from the calibration folder with the C++ split rule: task_time of the
+  // all-N runs hosted by B at its top OPP (7), fit split only, averaged per model.
+  const std::string calib = kDir + "/../shared/calibration/armcoup/rockpi_n10/";
+  std::map<std::string, std::pair<double, int>> sum;
+  std::vector<policies::ModelDesc> descs;
+  for (const auto& name : models) descs.push_back(*policies::load_model_by_name(kDir, name));
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"eval_single_pe_ResV1_50.csv", ""}, {"eval_single_pe_Alex.csv", ""}, {"eval_single_pe_Google.csv", ""},
+      {"eval_single_pe_MobileV1.csv", ""}, {"eval_single_pe_YOLOv3.csv", ""}, {"eval_switch_yolov3_npu.csv", "yolov3"}};
+  for (const auto& [f, fixed] : files) {
+    auto t = env::read_csv(calib + f);
+    ASSERT_TRUE(t.ok()) << t.status().to_string();
+    for (size_t i = 0; i < t->rows.size(); ++i) {
+      env::SwitchRow r;
+      r.model = fixed.empty() ? t->at(i, t->col("graph")) : fixed;
+      r.order = t->at(i, t->col("order")), r.host = t->at(i, t->col("host")), r.freq = t->at(i, t->col("freq"));
+      if (r.order.empty() || r.order.find_first_not_of('N') != std::string::npos || r.host != "BB") continue;
+      if (env::held_back(env::switch_key(r))) continue;
+      for (const auto& m : descs) {
+        if (!m.matches(r.model)) continue;
+        auto c = env::switch_config(*p, m, r.order, r.freq, r.host);
+        ASSERT_TRUE(c.ok()) << c.status().to_string();
+        bool top = true;
+        for (int b = 0; b < c->num_blocks; ++b) top = top && c->block_freq[static_cast<size_t>(b)] == 7;
+        if (!top) continue;
+        double v = 0;
+        ASSERT_TRUE(env::parse_double(t->at(i, t->col("task_time")), &v));
+        sum[m.name].first += v, sum[m.name].second += 1;
+      }
+    }
+  }
+  for (const auto& row : rows) {
+    ASSERT_GT(sum[row.model].second, 0) << row.model;
+    EXPECT_NEAR(row.time_ms, sum[row.model].first / sum[row.model].second, 1e-4) << row.model;
+  }
+  for (const char* held_out : {"mobilenet_v1", "yolov3"}) {
+    auto without = env::load_op_prior(*p, kDir, held_out);
+    ASSERT_TRUE(without.ok());
+    ASSERT_EQ(without->at('N').size(), models.size() - 1);
+    for (const auto& r : without->at('N')) EXPECT_NE(r.model, held_out) << "a fold never sees its own model";
+  }
   auto khadas = policies::load_platform_by_name(kDir, "khadas_vim3");
   ASSERT_TRUE(khadas.ok());
   auto none = env::load_op_prior(*khadas, kDir, "");

@@ -185,3 +185,34 @@ TEST(CostModel, OpFeatureClasses) {
     EXPECT_STRNE(env::op_feature_name(i), "?");
   }
 }
+
+// Winograd as whole 4x4 output tiles (feature 18): the padding of a map that is not a multiple
+// of 4 is paid, per layer; the ARM-CL set counts the tiles, not the MACs (11).
+TEST(CostModel, WinogradTilesPayForThePadding) {
+  auto alex = policies::load_model_by_name(kDir, "alexnet");
+  auto yolo = policies::load_model_by_name(kDir, "yolov3");
+  ASSERT_TRUE(alex.ok() && yolo.ok());
+  double expect_alex = 0, expect_yolo = 0;
+  for (const auto* m : {&*alex, &*yolo}) {
+    for (const auto& l : m->layers) {
+      if (l.op != policies::OpType::kConv || l.kernel != 3 || l.stride != 1 || l.out.h * l.out.w == 1) continue;
+      if (l.macs / (static_cast<double>(l.out.elements()) * 9) <= 4) continue;  // image input: GEMM
+      const double t = 4.0 * std::ceil(l.out.h / 4.0) * 4.0 * std::ceil(l.out.w / 4.0) / (l.out.h * l.out.w);
+      (m == &*alex ? expect_alex : expect_yolo) += l.macs * 1e-9 * t;
+    }
+  }
+  const auto fa = env::block_features(*alex, 0, alex->num_blocks());
+  const auto fy = env::block_features(*yolo, 0, yolo->num_blocks());
+  EXPECT_NEAR(fa[18], expect_alex, 1e-9);
+  EXPECT_NEAR(fy[18], expect_yolo, 1e-9);
+  // AlexNet's 3x3 convs all run on 13x13 maps: 16 x 16 / 169 of their MACs.
+  EXPECT_NEAR(fa[18], fa[11] * 256.0 / 169.0, 1e-9);
+  // YOLOv3 at 608: 19x19 and 38x38 maps pad to 20x20 and 40x40, 76x76 and larger do not.
+  EXPECT_GT(fy[18], fy[11]);
+  EXPECT_LT(fy[18], fy[11] * 400.0 / 361.0);
+  EXPECT_TRUE(env::op_feature_in_set(18, env::OpFeatureSet::kArmCl));
+  EXPECT_FALSE(env::op_feature_in_set(11, env::OpFeatureSet::kArmCl)) << "tiles replace the MAC count";
+  EXPECT_FALSE(env::op_feature_in_set(18, env::OpFeatureSet::kLegacy));
+  EXPECT_FALSE(env::op_feature_in_set(18, env::OpFeatureSet::kGpu));
+  EXPECT_STREQ(env::op_feature_name(18), "wino_tiled_gmac");
+}
