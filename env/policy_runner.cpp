@@ -578,6 +578,14 @@ std::string shipped_policy_path(const RunnerSetup& s) {
   return s.data_dir + "/policies/trained/" + s.platform.name + "_" + s.model.name + ".policy";
 }
 
+std::string default_scenario_dir(const std::string& data_dir, const std::string& model) {
+  std::error_code ec;
+  const std::string own = data_dir + "/env/scenarios/" + model;
+  if (!model.empty() && model.find('/') == std::string::npos && model != "heldout" && std::filesystem::is_directory(own, ec))
+    return own;
+  return data_dir + "/env/scenarios";
+}
+
 Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const std::string& path,
                                                            const policies::AgentOptions& options) {
   auto a = policies::load_agent_file(path, s.platform, s.model, s.data_dir, options);

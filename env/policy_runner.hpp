@@ -158,6 +158,14 @@ Result<std::unique_ptr<policies::Controller>> load_trained(RunnerSetup& s, const
                                                            const policies::AgentOptions& options = {});
 // policies/trained/<platform>_<model>.policy under the data dir.
 std::string shipped_policy_path(const RunnerSetup& s);
+// A model's default scenario suite (training and bench_eval_agent): DATA/env/scenarios/<model>
+// when that directory exists, else DATA/env/scenarios. Why per model: the shipped suite's
+// targets are GoogLeNet-sized (10-20 FPS); resnet50 delivers at most ~6.7 FPS on rockpi_n10, so
+// every policy, the oracle included, violated QoS 100 % of the time there and the comparison
+// said nothing. env/scenarios/resnet50/ holds the same scenarios with targets scaled to the
+// model (its README). Held-out scenarios are in <suite>/heldout (never trained on).
+// model: the canonical name (ModelDesc::name).
+std::string default_scenario_dir(const std::string& data_dir, const std::string& model);
 
 // Periods after change point index i (period granularity) until the first period that meets QoS.
 std::vector<int> recovery_periods(const Scenario& scenario, const std::vector<std::uint8_t>& violated_per_period);

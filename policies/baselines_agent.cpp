@@ -10,6 +10,21 @@ namespace hetsched::policies {
 
 namespace {
 
+// Guard jumps fired by a sensed violation alone (the running configuration predicted to meet
+// the targets) allowed per target setting; reset by a target change or a calm spell
+// (economy_settled settled periods without a violation). Why: when the cost model cannot
+// explain a violation, another candidate it predicts to meet QoS is no better founded, and
+// every jump re-splits: the re-split's backlog of queued frames keeps the worst frame latency
+// above a 250 ms bound for seconds, which triggered the next jump (a current-tree googlenet
+// retrain rotated through 4 candidates every 1.6 s after t = 100 s in combined, +13 points).
+constexpr int kViolationJumps = 1;
+// No jump back to the candidate the last jump left within this many periods (unless staying
+// is masked), by the policy or the guard: the sensed slowdowns of a unit change with the
+// stages placed on it, so each of two candidates can look like the better one from the other
+// (a current-tree googlenet retrain at 14 FPS with a loaded big cluster flipped between two
+// of them 14 times in 15 s, heldout_fps_ramp: +8.8 points of violations).
+constexpr int kPingPongPeriods = 30;
+
 class AgentController final : public Controller {
  public:
   AgentController(std::shared_ptr<const ActionSpace> s, ObsEncoder e, std::unique_ptr<Policy> p, const AgentOptions& o)
@@ -23,6 +38,10 @@ class AgentController final : public Controller {
     last_ = kNoAction;
     st_ = EncoderState{};
     infeasible_ = violated_ = hold_ = 0;
+    vio_jumps_ = calm_ = 0;
+    power_corr_ = 1.0;
+    left_ = -1;
+    since_jump_ = 1 << 20;
     mode_ = Mode::kTarget;
     n_ = AgentCounters{};
   }
@@ -59,6 +78,18 @@ class AgentController final : public Controller {
     // Violations count once the FPS window holds only the running configuration's frames
     // (not in best effort: there every configuration violates the target).
     violated_ = mode_ != Mode::kBestEffort && qos_violated(f) && st_.settled >= 12 ? violated_ + 1 : 0;
+    calm_ = !qos_violated(f) && st_.settled >= 12 ? calm_ + 1 : 0;
+    // Sensed power against the prediction for the running candidate (settled: the power window
+    // holds only its periods). The cost model's board power is fitted at 25 °C; at a 40 °C
+    // ambient googlenet's BLLNNNNNNNNGG:LL:2,4,0 drew 5.0-5.26 W against a predicted < 5 W
+    // and sat 18 s over a 5 W budget (combined). Only ever tightens the budget test.
+    if (guard && cur >= 0 && st_.settled >= 12 && !f.reconfiguring && f.power_ok && f.fps_ok && f.power_mw > 0) {
+      const double run = f.target_fps > 0 ? std::min(f.target_fps, pfps(cur)) : pfps(cur);
+      const double pred_mw = pen(cur) * run;
+      if (pred_mw > 0) power_corr_ = std::clamp(0.8 * power_corr_ + 0.2 * f.power_mw / pred_mw, 1.0, 1.3);
+    }
+    if (st_.since_change == 0 || calm_ >= o_.economy_settled) vio_jumps_ = 0;
+    if (since_jump_ < (1 << 20)) ++since_jump_;
     if (hold_ > 0) --hold_;
     const bool must_move = !mask_[static_cast<size_t>(space_->stay_action())];
     const bool jump = a >= 0 && a < space_->num_candidates() && !(space_->candidate(a) == c_);
@@ -67,9 +98,10 @@ class AgentController final : public Controller {
     // The running configuration lost a unit (staying is masked) and the policy's pick is
     // predicted to miss QoS: the guard chooses, whatever its hold.
     const bool lost = must_move && !feasible(a, f);
-    if (guard && (lost || (hold_ == 0 && (infeasible_ >= o_.guard_periods || violated_ >= o_.violated_periods))) &&
-        !(jump && feasible(a, f, o_.fps_margin))) {
-      const int g = pick(f);
+    const bool by_prediction = infeasible_ >= o_.guard_periods;
+    const bool by_violation = violated_ >= o_.violated_periods && vio_jumps_ < kViolationJumps;
+    if (guard && (lost || (hold_ == 0 && (by_prediction || by_violation))) && !(jump && feasible(a, f, o_.fps_margin))) {
+      const int g = pick(f, lost ? -1 : (since_jump_ < kPingPongPeriods ? left_ : -1));
       // When nothing is predicted to meet the targets (e.g. resnet50 at 10 FPS on this board)
       // move only for a clearly (10 %) faster configuration: re-splitting between near-equal
       // "fastest" candidates only costs drains.
@@ -77,10 +109,8 @@ class AgentController final : public Controller {
                          pfps(g) >= 1.1 * pfps(cur_k);
       if (g >= 0 && !(space_->candidate(g) == c_) && worth) {
         ++n_.guard_jumps;
-        hold_ = o_.hold_periods;
-        infeasible_ = violated_ = 0;
-        c_ = space_->candidate(g);
-        return c_;
+        vio_jumps_ += !lost && !by_prediction;
+        return jump_to(g, cur_k);
       }
     }
     // Economy: the running configuration meets the targets but a candidate predicted to meet
@@ -93,10 +123,7 @@ class AgentController final : public Controller {
       if (g >= 0 && !policy_there && !(space_->candidate(g) == c_) && feasible(g, f, o_.fps_margin) &&
           pen(g) <= (1 - o_.economy_saving) * pen(cur_k)) {
         ++n_.economy_jumps;
-        hold_ = o_.hold_periods;
-        infeasible_ = violated_ = 0;
-        c_ = space_->candidate(g);
-        return c_;
+        return jump_to(g, cur_k);
       }
     }
     if (a == kNoAction) return c_;
@@ -114,6 +141,10 @@ class AgentController final : public Controller {
       ++n_.vetoes;
       return c_;
     }
+    if (guard && jump && !must_move && pingpong(a)) {
+      ++n_.vetoes;
+      return c_;
+    }
     // Best effort (no candidate reaches the target: the scenario objective becomes the
     // oracle's fallback, the highest FPS, then the least energy among near-ties): from a
     // configuration in the band, a jump must be predicted >= 2 % cheaper per frame (near-equal
@@ -126,6 +157,19 @@ class AgentController final : public Controller {
         !(pen(a) < 0.98 * pen(cur_k))) {
       ++n_.vetoes;
       return c_;
+    }
+    // With a target, an OPP nudge that slows the pipeline must leave it predicted to meet the
+    // target (best effort: the band's reference) with veto_margin: after an NPU outage a
+    // current-tree googlenet policy walked the big cluster of the guard's
+    // BBBGGGLLLLLLL:LL:2,3,2 down to OPP 0 in four periods (4.8 FPS at a 10 FPS target for
+    // 20 s, npu_offline +29 points); under combined's 5 W budget (best effort) another walked
+    // it down and the guard jumped back, six times in 7 s. Faster nudges are never held back.
+    if (guard && mode_ != Mode::kFlatOut && !must_move && a >= space_->num_candidates() && a != space_->stay_action()) {
+      const double pn = enc_.predicted_fps(space_->apply(a, c_), -1, st_);
+      if (pn < cur_fps && pn < o_.veto_margin * (mode_ == Mode::kBestEffort ? best_effort_ref() : f.target_fps)) {
+        ++n_.vetoes;
+        return c_;
+      }
     }
     if (guard && mode_ == Mode::kBestEffort && !must_move && !cur_bad && a != space_->stay_action()) {
       const bool worse =
@@ -143,11 +187,22 @@ class AgentController final : public Controller {
     // targets just changed, or the running configuration is predicted to miss them.
     if (jump && !must_move && a != prev && st_.since_change > 0 && !(cur_bad && f.target_fps > 0)) return c_;
     n_.policy_jumps += jump;
+    if (jump) left_ = cur_k, since_jump_ = 0;
     c_ = space_->apply(a, c_);
     return c_;
   }
 
  private:
+  // A jump back to the candidate the last jump left, within kPingPongPeriods.
+  bool pingpong(int k) const noexcept { return k >= 0 && k == left_ && since_jump_ < kPingPongPeriods; }
+  // A guard or economy jump to candidate g (from candidate `from`, -1 = off-candidate).
+  const Config& jump_to(int g, int from) noexcept {
+    hold_ = o_.hold_periods;
+    infeasible_ = violated_ = 0;
+    left_ = from, since_jump_ = 0;
+    c_ = space_->candidate(g);
+    return c_;
+  }
   // Candidate k predicted to meet the frame's targets under the sensed slowdowns.
   bool feasible(int k, const TelemetryFrame& f, double margin = 1.0) const noexcept {
     if (k < 0 || k >= space_->num_candidates()) return false;
@@ -157,7 +212,7 @@ class AgentController final : public Controller {
     if (!(f.target_fps > 0) && fps < 0.9 * fastest_fps_) return false;
     if (f.power_budget_mw > 0) {
       const double run = f.target_fps > 0 ? std::min(f.target_fps, fps) : fps;
-      if (pen(k) * run > f.power_budget_mw) return false;
+      if (pen(k) * run * power_corr_ > f.power_budget_mw) return false;
     }
     if (f.max_latency_us_target > 0) {
       double lat_ms = 0;
@@ -183,11 +238,12 @@ class AgentController final : public Controller {
   // predicted >= 10 % cheaper than the cheapest with margin (the rule the veto applies to the
   // policy's borderline picks): the oracle's configurations sit at the target (googlenet
   // during an NPU outage: 493 mJ/frame exactly at 12 FPS against 614 with margin).
-  int pick(const TelemetryFrame& f) const noexcept {
+  // `skip`: a candidate not to return to (the one the last jump left; -1 = none).
+  int pick(const TelemetryFrame& f, int skip = -1) const noexcept {
     int fastest = -1, best[2] = {-1, -1};
     double best_fps = 0, best_e[2] = {0, 0};
     for (int k = 0; k < space_->num_candidates(); ++k) {
-      if (!mask_[static_cast<size_t>(k)]) continue;
+      if (!mask_[static_cast<size_t>(k)] || k == skip) continue;
       const double fps = pfps(k);
       if (fps > best_fps) best_fps = fps, fastest = k;
       for (int i = 0; i < 2; ++i) {
@@ -209,6 +265,9 @@ class AgentController final : public Controller {
   EncoderState st_;
   Config c_{};
   int last_ = kNoAction, infeasible_ = 0, violated_ = 0, hold_ = 0;
+  int vio_jumps_ = 0, calm_ = 0;        // violation-only guard jumps since the targets changed / calm periods
+  int left_ = -1, since_jump_ = 1 << 20;  // the candidate the last jump left, periods since it
+  double power_corr_ = 1.0;  // sensed / predicted board power of the running candidate (EMA, clamped to [1, 1.3])
   double fastest_fps_ = 0;  // this period: the fastest allowed candidate's predicted FPS
   std::array<double, ActionSpace::kMaxCandidates> fps_{}, mj_{};  // this period's predictions per candidate
   // kTarget: some allowed candidate is predicted to meet the targets; kBestEffort: a target is

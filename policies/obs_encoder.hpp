@@ -84,6 +84,10 @@ void frame_from_snapshot(const telemetry::Snapshot& snap, const SnapshotSources&
                          std::int64_t max_age_ns, int num_units, TelemetryFrame* out) noexcept;
 
 // What the encoder remembers between the periods of one run; a fresh value = start of a run.
+// Settled periods in a row delivering below 0.97 x target before a candidate's delivery
+// efficiency is lowered (saturation, not one late frame).
+inline constexpr int kSaturatedPeriods = 5;
+
 struct EncoderState {
   std::array<float, kMaxUnits> slowdown{1, 1, 1, 1, 1, 1};  // sensed slowdown per unit (1 = as predicted)
   int since_change = 1000;        // periods since the targets last changed
@@ -97,6 +101,7 @@ struct EncoderState {
   // pipeline was seen saturated (near capacity, queueing and service-time jitter lose frames
   // the bottleneck formula does not). 1 = never seen short.
   std::array<float, ActionSpace::kMaxCandidates> eff{};
+  int short_periods = 0;          // consecutive settled periods delivering < 0.97 x target
   EncoderState() { eff.fill(1.0f); }
 };
 

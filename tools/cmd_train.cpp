@@ -73,7 +73,7 @@ int cmd_train(const std::vector<std::string>& argv) {
       "train the placement/split/DVFS agent in the simulator and write a policy file",
       {{"platform", "P", "platform name"},
        {"model", "M", "model name or alias"},
-       {"scenarios", "DIR|FILE", "training scenarios: directories (their *.json) or files (default env/scenarios)", true},
+       {"scenarios", "DIR|FILE", "training scenarios: directories (their *.json) or files (default env/scenarios/<model> if it exists, else env/scenarios)", true},
        {"out", "POLICY", "policy file to write (learning curve goes to POLICY.csv)"},
        {"seed", "N", "seed for weights, exploration, scenario draws and noise"},
        {"minutes", "T", "wall-clock cap in minutes (default 10)"},
@@ -106,7 +106,11 @@ int cmd_train(const std::vector<std::string>& argv) {
   env::RunnerSetup& s = **setup;
   std::vector<std::string> files;
   std::vector<std::string> srcs = a.get_all("scenarios");
-  if (srcs.empty()) srcs.push_back(data_dir() + "/env/scenarios");
+  // Default: the model's own suite (targets it can reach) when there is one.
+  if (srcs.empty()) {
+    srcs.push_back(env::default_scenario_dir(data_dir(), s.model.name));
+    std::fprintf(stderr, "train: scenarios from %s\n", srcs.back().c_str());
+  }
   for (const auto& src : srcs) {
     std::error_code ec;
     if (fs::is_directory(src, ec)) {

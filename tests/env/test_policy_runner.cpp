@@ -229,3 +229,56 @@ TEST(PolicyRunner, OracleCandidatesThreadAndCacheIndependent) {
   EXPECT_EQ(x, y);
   std::filesystem::remove_all(dir);
 }
+
+// hetsched train and bench_eval_agent default to a model's own suite when it has one.
+TEST(PolicyRunner, DefaultScenarioDirPicksTheModelsSuite) {
+  const std::string d = HETSCHED_SOURCE_DIR;
+  EXPECT_EQ(he::default_scenario_dir(d, "resnet50"), d + "/env/scenarios/resnet50");
+  EXPECT_EQ(he::default_scenario_dir(d, "googlenet"), d + "/env/scenarios");
+  EXPECT_EQ(he::default_scenario_dir(d, "heldout"), d + "/env/scenarios");  // the held-out set is no model's suite
+  EXPECT_EQ(he::default_scenario_dir(d, ""), d + "/env/scenarios");
+  const std::string t = ::testing::TempDir() + "hetsched_default_suite";
+  std::filesystem::remove_all(t);
+  std::filesystem::create_directories(t + "/env/scenarios");
+  EXPECT_EQ(he::default_scenario_dir(t, "mobilenet_v1"), t + "/env/scenarios");
+  std::filesystem::create_directories(t + "/env/scenarios/mobilenet_v1");
+  EXPECT_EQ(he::default_scenario_dir(t, "mobilenet_v1"), t + "/env/scenarios/mobilenet_v1");
+  std::filesystem::remove_all(t);
+}
+
+// env/scenarios/resnet50 is the shared suite with the targets scaled by one factor (its
+// README): same files, names, durations, event types, times, units and magnitudes; target FPS
+// x s (0.1 FPS), latency bounds / s (10 ms).
+TEST(PolicyRunner, Resnet50SuiteMirrorsTheSharedSuite) {
+  const std::string d = HETSCHED_SOURCE_DIR;
+  const double s = 0.3407;
+  int files = 0;
+  for (const std::string sub : {"", "/heldout"}) {
+    for (const auto& e : std::filesystem::directory_iterator(d + "/env/scenarios" + sub)) {
+      if (e.path().extension() != ".json") continue;
+      ++files;
+      auto a = he::load_scenario(e.path().string());
+      auto b = he::load_scenario(d + "/env/scenarios/resnet50" + sub + "/" + e.path().filename().string());
+      ASSERT_TRUE(a.ok() && b.ok()) << e.path();
+      EXPECT_EQ(a->name, b->name);
+      EXPECT_EQ(a->duration_s, b->duration_s);
+      EXPECT_EQ(a->initial.ambient_c, b->initial.ambient_c);
+      EXPECT_NEAR(b->initial.target_fps, a->initial.target_fps * s, 0.051) << a->name;
+      ASSERT_EQ(a->events.size(), b->events.size()) << a->name;
+      for (size_t i = 0; i < a->events.size(); ++i) {
+        const auto &x = a->events[i], &y = b->events[i];
+        EXPECT_EQ(x.type, y.type);
+        EXPECT_EQ(x.t_s, y.t_s);
+        EXPECT_EQ(x.unit, y.unit);
+        EXPECT_EQ(x.duration_s, y.duration_s);
+        EXPECT_EQ(x.cores, y.cores);
+        EXPECT_EQ(x.util, y.util);
+        EXPECT_EQ(x.slowdown, y.slowdown);
+        if (x.type == he::EventType::kTargetFps) EXPECT_NEAR(y.value, x.value * s, 0.051) << a->name;
+        else if (x.type == he::EventType::kMaxLatencyMs) EXPECT_NEAR(y.value, x.value / s, 5.01) << a->name;
+        else EXPECT_EQ(x.value, y.value) << a->name;
+      }
+    }
+  }
+  EXPECT_EQ(files, 13);
+}
