@@ -98,6 +98,8 @@ struct AgentOptions {
   int economy_settled = 20;      // ... once the running configuration has run this many periods unchanged
   double best_effort_fraction = 0.95;  // no allowed candidate meets the target: the margins above
                                        // apply to this fraction of the fastest one's predicted FPS
+  int violation_jumps = 1;     // guard jumps fired by a sensed violation alone per target setting (0 = none)
+  int pingpong_periods = 30;   // no jump back to the candidate the last jump left within this many periods
 };
 // Counters of the last run (reset by Controller::reset): decisions, guard jumps, vetoed moves.
 struct AgentCounters {

@@ -162,7 +162,18 @@ void ObsEncoder::observe(const TelemetryFrame& f, const Config& cur, int candida
     const int h = letter_unit_[static_cast<unsigned char>(k == 'G' ? cur.gpu_host : cur.npu_host) & 127];
     if (h >= 0) used |= 1u << h;
   }
-  const bool have_pred = !f.reconfiguring && f.frames > 0 && predicted_busy(cur, candidate, st->base, &pred);
+  // Which periods' stage samples count: those delivering a frame, and once the configuration
+  // has run unchanged for 12 periods (the FPS window's 1 s: the pipeline has filled and DVFS
+  // transitions have ended) every period with a sample. Below 10 FPS most 100 ms periods
+  // deliver no frame, and a stage can end its services in a fixed phase against the last
+  // stage's: resnet50 at 3.4 FPS under GPU contention had its G stage go 250 -> 345 ms only in
+  // periods that delivered no frame, so the G slowdown stayed 1.02 and the running candidate
+  // was predicted 4.07 FPS while it delivered 2.9. Earlier, the samples of a period without a
+  // delivery can still be transients (googlenet right after a re-split: the NPU stage's first
+  // services read 1.18-1.39x the prediction, and the frames delivered meanwhile are the old
+  // configuration's).
+  const bool steady = f.frames > 0 || (st->settled >= kSteadyPeriods && cur == st->last);
+  const bool have_pred = !f.reconfiguring && steady && predicted_busy(cur, candidate, st->base, &pred);
   for (int u = 0; u < units_; ++u) {
     const size_t i = static_cast<size_t>(u);
     float& sd = st->slowdown[i];
@@ -176,7 +187,14 @@ void ObsEncoder::observe(const TelemetryFrame& f, const Config& cur, int candida
       // with a stage placed there: slowdown = 1 + util (docs/simulator.md).
       sd = static_cast<float>(1.0 + std::clamp(f.util[i], 0.0, 1.0));
     } else if (!(used >> u & 1u)) {
-      sd = static_cast<float>(1.0 + 0.95 * (sd - 1.0));  // unobservable: forget slowly
+      // Unobservable (an unused accelerator): forget slowly. Contention on a shared GPU lasts
+      // tens of seconds and nothing shows it while no stage runs there; forgetting at 0.95 per
+      // period (a 2 s time constant) sent resnet50's policy back onto a GPU still contended 3x
+      // (gpu_contention, t = 81.9 s) at 1.00 after 10 s away. Under a thermal cap the estimate
+      // also holds the cap's share (the slowdown is measured against the configured OPP), which
+      // the mask already accounts for, so then it is forgotten at the old rate.
+      const bool capped = fmax_khz_[i] > 0 && f.max_freq_khz[i] > 0 && static_cast<double>(f.max_freq_khz[i]) < fmax_khz_[i];
+      sd = static_cast<float>(1.0 + (capped ? kForgetCapped : kForgetUnused) * (sd - 1.0));
     }
     if (!std::isfinite(sd)) sd = 1;
   }

@@ -87,6 +87,12 @@ void frame_from_snapshot(const telemetry::Snapshot& snap, const SnapshotSources&
 // Settled periods in a row delivering below 0.97 x target before a candidate's delivery
 // efficiency is lowered (saturation, not one late frame).
 inline constexpr int kSaturatedPeriods = 5;
+// Periods a configuration has run unchanged before a period that delivered no frame still
+// updates the sensed slowdowns from its stage samples (obs_encoder.cpp observe()).
+inline constexpr int kSteadyPeriods = 12;
+// Per period, the factor an unused accelerator's sensed slowdown keeps of its excess over 1
+// (its contention cannot be observed while nothing runs there): uncapped / thermally capped.
+inline constexpr double kForgetUnused = 0.99, kForgetCapped = 0.95;
 
 struct EncoderState {
   std::array<float, kMaxUnits> slowdown{1, 1, 1, 1, 1, 1};  // sensed slowdown per unit (1 = as predicted)

@@ -4,6 +4,8 @@
 // in policies/obs_encoder.hpp and policies/baselines.hpp.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "policies/baselines.hpp"
 
 namespace hp = hetsched::policies;
@@ -299,21 +301,31 @@ TEST(AgentGuard, NoJumpBackToTheCandidateJustLeft) {
   ASSERT_TRUE(e.ok());
   // L slowed 2x: the guard leaves c1 (predicted 6.25 FPS) for c2. Running c2, L looks idle
   // again, so c1 (the policy's choice, 174 mJ against 240) is predicted to meet 10 FPS and is
-  // cheaper: taken only once kPingPongPeriods (30) have passed since the guard's jump, not
-  // when its 12-period hold ends.
-  auto a = hp::make_agent(x.space, *e, prefer(x, *e, 1));
-  ASSERT_TRUE(a.ok());
-  (*a)->reset(x.c[1]);
-  hp::Config got = x.c[1];
-  for (int i = 0; i < 10 && got == x.c[1]; ++i) got = (*a)->decide(frame({160}, 6.2, 10), {});
-  ASSERT_EQ(got, x.c[2]);
-  hp::TelemetryFrame f = frame({40}, 10, 10);
-  f.util = {0, 0.5, 0, 0};
-  int back = -1;
-  for (int i = 1; i <= 40 && back < 0; ++i)
-    if ((*a)->decide(f, {}) == x.c[1]) back = i;
-  EXPECT_GE(back, 29);
-  EXPECT_LE(back, 31);
+  // cheaper: taken only once AgentOptions::pingpong_periods (30; 20 in the second run) have
+  // passed since the guard's jump, not when its 12-period hold ends.
+  for (int periods : {30, 20}) {
+    hp::AgentOptions ao;
+    ao.pingpong_periods = periods;
+    auto a = hp::make_agent(x.space, *e, prefer(x, *e, 1), ao);
+    ASSERT_TRUE(a.ok());
+    (*a)->reset(x.c[1]);
+    hp::Config got = x.c[1];
+    for (int i = 0; i < 10 && got == x.c[1]; ++i) got = (*a)->decide(frame({160}, 6.2, 10), {});
+    ASSERT_EQ(got, x.c[2]);
+    hp::TelemetryFrame f = frame({40}, 10, 10);
+    f.util = {0, 0.5, 0, 0};
+    int back = -1;
+    for (int i = 1; i <= 40 && back < 0; ++i)
+      if ((*a)->decide(f, {}) == x.c[1]) back = i;
+    EXPECT_GE(back, periods - 1) << periods;
+    EXPECT_LE(back, periods + 1) << periods;
+  }
+  hp::AgentOptions bad;
+  bad.pingpong_periods = -1;
+  EXPECT_FALSE(hp::make_agent(x.space, *e, prefer(x, *e, -1), bad).ok());
+  bad = {};
+  bad.violation_jumps = -1;
+  EXPECT_FALSE(hp::make_agent(x.space, *e, prefer(x, *e, -1), bad).ok());
 }
 
 TEST(AgentGuard, SensedPowerAbovePredictionTightensTheBudget) {
@@ -337,4 +349,45 @@ TEST(AgentGuard, SensedPowerAbovePredictionTightensTheBudget) {
     for (int i = 0; i < 40 && got == x.c[2]; ++i) got = (*a)->decide(f, {});
     EXPECT_EQ(got, sensed > 2500 ? x.c[1] : x.c[2]) << sensed;
   }
+}
+
+TEST(AgentObs, SlowdownFromPeriodsWithoutADeliveryOnceSteady) {
+  Fx x = fx();
+  auto e = hp::ObsEncoder::create(*x.space);
+  ASSERT_TRUE(e.ok());
+  // c0 (B 50 ms, G 40 ms, N 30 ms) with G contended 1.6x, sampled only in periods that deliver
+  // no frame (below 10 FPS most do not): ignored while the pipeline may still be filling
+  // (kSteadyPeriods unchanged periods), then it moves the G slowdown.
+  hp::EncoderState st;
+  hp::TelemetryFrame f = frame({50, 64, 30}, 8, 10);
+  f.frames = 0;
+  for (int i = 0; i <= hp::kSteadyPeriods; ++i) e->observe(f, x.c[0], 0, &st);
+  EXPECT_FLOAT_EQ(st.slowdown[2], 1.0f);
+  for (int i = 0; i < 12; ++i) e->observe(f, x.c[0], 0, &st);
+  EXPECT_NEAR(st.slowdown[2], 1.6, 1e-3);
+  EXPECT_NEAR(st.slowdown[1], 1.0, 1e-6);
+  // Moving to c2 (B only), G is unobservable: its slowdown decays by kForgetUnused per period,
+  // kForgetCapped when G is thermally capped (the estimate then holds the cap's share too).
+  for (bool capped : {false, true}) {
+    hp::EncoderState s = st;
+    hp::TelemetryFrame g = frame({40}, 10, 10);
+    if (capped) g.max_freq_khz[2] = x.p.units[2].opps.front().freq_khz;
+    for (int i = 0; i < 10; ++i) e->observe(g, x.c[2], 2, &s);
+    EXPECT_NEAR(s.slowdown[2], 1.0 + (st.slowdown[2] - 1.0) * std::pow(capped ? hp::kForgetCapped : hp::kForgetUnused, 10), 1e-4)
+        << capped;
+  }
+}
+
+TEST(AgentGuard, EmptyFpsWindowAtTheStartIsNoViolationForTheEnergyRule) {
+  Fx x = fx();
+  auto e = hp::ObsEncoder::create(*x.space);
+  ASSERT_TRUE(e.ok());
+  // Target 10, starting on c2 (25 FPS, 240 mJ/frame); the policy wants c0 (feasible, 297 mJ).
+  // The first periods read 0 FPS (the window holds no frame of the run yet): not a violation
+  // of the running configuration, so the dearer jump is vetoed rather than taken in period 2.
+  auto a = hp::make_agent(x.space, *e, prefer(x, *e, 0));
+  ASSERT_TRUE(a.ok());
+  (*a)->reset(x.c[2]);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ((*a)->decide(frame({40}, 0, 10), {}), x.c[2]) << i;
+  EXPECT_EQ(hp::agent_counters(**a)->policy_jumps, 0);
 }
