@@ -64,6 +64,15 @@ std::unique_ptr<hp::Policy> prefer(const Fx& x, const hp::ObsEncoder& e, int act
   return std::make_unique<hp::MlpPolicy>(*mlp, "test");
 }
 
+// The agent with a `prefer(action)` policy, started on `start` (default AgentOptions).
+std::unique_ptr<hp::Controller> wanting(const Fx& x, const hp::ObsEncoder& e, int action, const hp::Config& start) {
+  auto a = hp::make_agent(x.space, e, prefer(x, e, action));
+  EXPECT_TRUE(a.ok());
+  if (!a.ok()) return nullptr;
+  (*a)->reset(start);
+  return std::move(*a);
+}
+
 }  // namespace
 
 TEST(AgentObs, SensedSlowdownAndPredictions) {
@@ -229,11 +238,10 @@ TEST(AgentGuard, FeasibleJumpsMustSaveEnergyAndEconomyJumpsToTheCheapest) {
   ASSERT_TRUE(e.ok());
   // Target 10, running c2 (240 mJ/frame): the policy wants c0, feasible (20 FPS) but dearer
   // (297 mJ): vetoed, however long it insists.
-  auto a = hp::make_agent(x.space, *e, prefer(x, *e, 0));
-  ASSERT_TRUE(a.ok());
-  (*a)->reset(x.c[2]);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ((*a)->decide(frame({40}, 10, 10), {}), x.c[2]) << i;
-  EXPECT_EQ(hp::agent_counters(**a)->policy_jumps, 0);
+  auto a = wanting(x, *e, 0, x.c[2]);
+  ASSERT_NE(a, nullptr);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(a->decide(frame({40}, 10, 10), {}), x.c[2]) << i;
+  EXPECT_EQ(hp::agent_counters(*a)->policy_jumps, 0);
   // Running c0 with a policy that stays: after economy_settled periods unchanged the guard
   // moves to the cheapest candidate predicted to meet 1.03 x 10 FPS: c1 (12.5 FPS,
   // 1500/10 + 300·80/1000 = 174 mJ <= 0.85 x 297).
@@ -385,9 +393,8 @@ TEST(AgentGuard, EmptyFpsWindowAtTheStartIsNoViolationForTheEnergyRule) {
   // Target 10, starting on c2 (25 FPS, 240 mJ/frame); the policy wants c0 (feasible, 297 mJ).
   // The first periods read 0 FPS (the window holds no frame of the run yet): not a violation
   // of the running configuration, so the dearer jump is vetoed rather than taken in period 2.
-  auto a = hp::make_agent(x.space, *e, prefer(x, *e, 0));
-  ASSERT_TRUE(a.ok());
-  (*a)->reset(x.c[2]);
-  for (int i = 0; i < 10; ++i) EXPECT_EQ((*a)->decide(frame({40}, 0, 10), {}), x.c[2]) << i;
-  EXPECT_EQ(hp::agent_counters(**a)->policy_jumps, 0);
+  auto a = wanting(x, *e, 0, x.c[2]);
+  ASSERT_NE(a, nullptr);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(a->decide(frame({40}, 0, 10), {}), x.c[2]) << i;
+  EXPECT_EQ(hp::agent_counters(*a)->policy_jumps, 0);
 }
