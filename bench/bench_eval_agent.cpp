@@ -38,14 +38,9 @@ int main(int argc, char** argv) {
   // to what it can deliver), else env/scenarios{,/heldout} (env::default_scenario_dir).
   auto suite = [&](const std::string& top) {
     std::vector<std::string> files;
-    for (const std::string& dir : {top, top + "/heldout"}) {
-      std::vector<std::string> in;
-      std::error_code ec;
-      for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-        if (e.path().extension() == ".json" && (only.empty() || e.path().stem() == only)) in.push_back(e.path().string());
-      std::sort(in.begin(), in.end());
-      files.insert(files.end(), in.begin(), in.end());
-    }
+    for (const std::string& dir : {top, top + "/heldout"})
+      for (const std::string& f : he::scenario_files(dir))
+        if (only.empty() || std::filesystem::path(f).stem() == only) files.push_back(f);
     return files;
   };
   const std::vector<std::string> policies = {"trained", "oracle", "static-best", "governor:performance",

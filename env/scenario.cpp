@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -183,6 +184,15 @@ Result<Scenario> parse_scenario(const std::string& json_text, const std::string&
   std::stable_sort(s.events.begin(), s.events.end(),
                    [](const ScenarioEvent& a, const ScenarioEvent& b) { return a.t_s < b.t_s; });
   return s;
+}
+
+std::vector<std::string> scenario_files(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".json") out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 Result<Scenario> load_scenario(const std::string& path) {

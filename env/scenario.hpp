@@ -65,6 +65,10 @@ struct Scenario {
 // Parses scenario JSON text; `source` names the file in error messages.
 Result<Scenario> parse_scenario(const std::string& json_text, const std::string& source);
 Result<Scenario> load_scenario(const std::string& path);
+// The scenario files of a directory: its *.json (not recursive), sorted by path, so a suite
+// is read in the same order everywhere (training draws, evaluation tables). A missing or
+// unreadable directory gives none.
+std::vector<std::string> scenario_files(const std::string& dir);
 // Platform-dependent checks: unit letters exist, cores <= the unit's cores.
 Status validate_scenario(const Scenario& scenario, const policies::PlatformDesc& platform);
 

@@ -215,8 +215,9 @@ void ObsEncoder::observe(const TelemetryFrame& f, const Config& cur, int candida
     // of periods (resnet50 at 3.4 FPS: 3-4 frames per window, delivered 3.26-3.51 on a
     // candidate with 19 % headroom; a dip to 3.27 set its efficiency to 0.80 and the guard
     // re-split the pipeline, ~1.5 s without frames at that rate).
-    st->short_periods = f.fps < 0.97 * f.target_fps ? st->short_periods + 1 : 0;
-    if (cap > 0 && f.fps < 0.97 * f.target_fps) {
+    const bool short_now = f.fps < 0.97 * f.target_fps;
+    st->short_periods = short_now ? st->short_periods + 1 : 0;
+    if (cap > 0 && short_now) {
       if (st->short_periods >= kSaturatedPeriods)
         e = static_cast<float>(std::clamp(std::min<double>(e, f.fps / cap), 0.25, 1.0));
     } else if (cap > 0) {

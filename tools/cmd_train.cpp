@@ -114,10 +114,7 @@ int cmd_train(const std::vector<std::string>& argv) {
   for (const auto& src : srcs) {
     std::error_code ec;
     if (fs::is_directory(src, ec)) {
-      std::vector<std::string> in;
-      for (const auto& e : fs::directory_iterator(src, ec))
-        if (e.path().extension() == ".json") in.push_back(e.path().string());
-      std::sort(in.begin(), in.end());
+      const std::vector<std::string> in = env::scenario_files(src);
       files.insert(files.end(), in.begin(), in.end());
     } else {
       files.push_back(src);

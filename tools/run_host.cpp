@@ -109,13 +109,13 @@ int run_on_host(Args& a, double seconds) {
   lat_us.reserve(1 << 16);
   env::CompletionMetrics period_metrics(static_cast<double>(o.decision_period_ns) / 1e9, *target_fps, *deadline_ms);
   std::uint64_t run_frames = 0, misses = 0;  // this run's frames (the runtime's counters include calibration)
-  RealClock result_clock;
+  RealClock clock;  // the run's time; also read on the last stage's thread (stateless)
   std::atomic<std::int64_t> t0_ns{0};  // set before the first submit
   o.on_result = [&](const RuntimeResult& r) {
     const std::int64_t t0 = t0_ns.load(std::memory_order_relaxed);
     if (t0 == 0) return;  // not a frame of the run (nothing is submitted before t0)
     if (lat_us.size() < lat_us.capacity()) lat_us.push_back(r.latency_ns / 1000);
-    period_metrics.add(static_cast<double>(result_clock.now_ns() - t0) / 1e9,
+    period_metrics.add(static_cast<double>(clock.now_ns() - t0) / 1e9,
                        static_cast<double>(r.latency_ns) / 1e6);
     ++run_frames;
     misses += *deadline_ms > 0 && static_cast<double>(r.latency_ns) > *deadline_ms * 1e6;
@@ -175,7 +175,6 @@ int run_on_host(Args& a, double seconds) {
   if (int rc = start_record(&out, id, R.controller()); rc != kExitOk) return rc;
   out.controller = [&R] { return R.controller(); };
   telemetry::RecordSink* trace = out.sink();
-  RealClock clock;
   std::vector<float> input(static_cast<size_t>(R.input_floats()));
   for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<float>((i * 2654435761u) % 1000) / 1000.0f;
   std::vector<std::unique_ptr<runtime::CpuHog>> hogs(stress.size());
